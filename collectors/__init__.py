@@ -1,0 +1,1 @@
+"""Talking to devices: each collector returns frozen observations and writes nothing."""
