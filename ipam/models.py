@@ -1,0 +1,390 @@
+"""SQLAlchemy 2 ORM: every table of meshkeeper lives here."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from ipam.enums import (
+    DeviceKind,
+    DeviceStatus,
+    InstallStatus,
+    NodePlacement,
+    NodeStatus,
+    NodeType,
+)
+
+# Stable constraint names so Alembic migrations never depend on the database's guesses.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+NN_MIN = 1
+NN_MAX = 8000
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def _updated() -> Mapped[datetime]:
+    return mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+def _text_list() -> Mapped[list[str]]:
+    return mapped_column(ARRAY(String(254)), nullable=False, server_default="{}", default=list)
+
+
+node_building = Table(
+    "node_building",
+    Base.metadata,
+    Column("node_id", ForeignKey("node.id", ondelete="CASCADE"), primary_key=True),
+    Column("building_id", ForeignKey("building.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_node_building_building_id", "building_id"),
+)
+
+install_additional_member = Table(
+    "install_additional_member",
+    Base.metadata,
+    Column("install_id", ForeignKey("install.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", ForeignKey("member.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_install_additional_member_member_id", "member_id"),
+)
+
+
+class Member(Base):
+    """A person in the mesh, across all the installs they have had."""
+
+    __tablename__ = "member"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(200))
+    primary_email_address: Mapped[str | None] = mapped_column(String(254), index=True)
+    stripe_email_address: Mapped[str | None] = mapped_column(String(254))
+    additional_email_addresses: Mapped[list[str]] = _text_list()
+    phone_number: Mapped[str | None] = mapped_column(String(40))
+    additional_phone_numbers: Mapped[list[str]] = _text_list()
+    slack_handle: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    payment_preference: Mapped[str | None] = mapped_column(String(100))
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+    installs: Mapped[list[Install]] = relationship(
+        back_populates="member", lazy="raise", foreign_keys="Install.member_id"
+    )
+
+
+class Building(Base):
+    """One street address (a physical structure may have several)."""
+
+    __tablename__ = "building"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    bin: Mapped[int | None] = mapped_column(Integer, index=True)
+    street_address: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(50))
+    zip_code: Mapped[str | None] = mapped_column(String(10))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    altitude: Mapped[float | None] = mapped_column(Float)
+    address_truth_sources: Mapped[list[str]] = _text_list()
+    primary_node_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("node.id", ondelete="RESTRICT"), index=True
+    )
+    notes: Mapped[str | None] = mapped_column(Text)
+    panoramas: Mapped[list[str]] = mapped_column(
+        ARRAY(String(500)), nullable=False, server_default="{}", default=list
+    )
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+    primary_node: Mapped[Node | None] = relationship(
+        lazy="raise", foreign_keys=[primary_node_id]
+    )
+    nodes: Mapped[list[Node]] = relationship(
+        secondary=node_building, back_populates="buildings", lazy="raise"
+    )
+    installs: Mapped[list[Install]] = relationship(back_populates="building", lazy="raise")
+
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+    )
+
+
+class Node(Base):
+    """A site: a set of devices that share one network number."""
+
+    __tablename__ = "node"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    network_number: Mapped[int | None] = mapped_column(Integer, unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default=NodeStatus.PLANNED)
+    type: Mapped[str] = mapped_column(String(20), default=NodeType.STANDARD)
+    placement: Mapped[str] = mapped_column(String(20), default=NodePlacement.UNKNOWN)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    altitude: Mapped[float | None] = mapped_column(Float)
+    install_date: Mapped[date | None] = mapped_column(Date)
+    abandon_date: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+    buildings: Mapped[list[Building]] = relationship(
+        secondary=node_building, back_populates="nodes", lazy="raise"
+    )
+    installs: Mapped[list[Install]] = relationship(back_populates="node", lazy="raise")
+    devices: Mapped[list[Device]] = relationship(back_populates="node", lazy="raise")
+
+    __table_args__ = (
+        CheckConstraint(f"network_number BETWEEN {NN_MIN} AND {NN_MAX}", name="nn_range"),
+    )
+
+
+class Install(Base):
+    """One household's request to join, and its connection if it happens."""
+
+    __tablename__ = "install"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    install_number: Mapped[int] = mapped_column(Integer, Identity(start=1), unique=True)
+    status: Mapped[str] = mapped_column(
+        String(20), default=InstallStatus.REQUEST_RECEIVED, index=True
+    )
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("member.id", ondelete="RESTRICT"), index=True
+    )
+    building_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("building.id", ondelete="RESTRICT"), index=True
+    )
+    node_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("node.id", ondelete="RESTRICT"), index=True
+    )
+    unit: Mapped[str | None] = mapped_column(String(100))
+    roof_access: Mapped[bool] = mapped_column(Boolean, default=False)
+    request_date: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    install_date: Mapped[date | None] = mapped_column(Date)
+    abandon_date: Mapped[date | None] = mapped_column(Date)
+    diy: Mapped[bool | None] = mapped_column(Boolean)
+    referral: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    ticket_number: Mapped[str | None] = mapped_column(String(100))
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+    member: Mapped[Member] = relationship(
+        back_populates="installs", lazy="raise", foreign_keys=[member_id]
+    )
+    additional_members: Mapped[list[Member]] = relationship(
+        secondary=install_additional_member, lazy="raise"
+    )
+    building: Mapped[Building] = relationship(back_populates="installs", lazy="raise")
+    node: Mapped[Node | None] = relationship(back_populates="installs", lazy="raise")
+
+
+class Device(Base):
+    """A radio, router or switch; sectors and access points extend it."""
+
+    __tablename__ = "device"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    kind: Mapped[str] = mapped_column(String(20), default=DeviceKind.DEVICE)
+    node_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("node.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=DeviceStatus.ACTIVE)
+    install_date: Mapped[date | None] = mapped_column(Date)
+    abandon_date: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    uisp_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    management_address: Mapped[str | None] = mapped_column(INET)
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+    node: Mapped[Node] = relationship(back_populates="devices", lazy="raise")
+
+    # Always join the subclass tables: device lists show sectors and access points in full.
+    __mapper_args__ = {
+        "polymorphic_on": "kind",
+        "polymorphic_identity": DeviceKind.DEVICE,
+        "with_polymorphic": "*",
+    }
+
+
+class Sector(Device):
+    """A device whose coverage wedge is drawn on the map."""
+
+    __tablename__ = "sector"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), primary_key=True
+    )
+    radius: Mapped[float] = mapped_column(Float)
+    azimuth: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"polymorphic_identity": DeviceKind.SECTOR}
+    __table_args__ = (
+        CheckConstraint("azimuth BETWEEN 0 AND 360", name="azimuth_range"),
+        CheckConstraint("width BETWEEN 0 AND 360", name="width_range"),
+        CheckConstraint("radius >= 0", name="radius_positive"),
+    )
+
+
+class AccessPoint(Device):
+    """A device shown at its own location (e.g. a courtyard light pole)."""
+
+    __tablename__ = "access_point"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), primary_key=True
+    )
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    altitude: Mapped[float | None] = mapped_column(Float)
+
+    __mapper_args__ = {"polymorphic_identity": DeviceKind.ACCESS_POINT}
+
+
+class Link(Base):
+    """A cable or radio path between two devices."""
+
+    __tablename__ = "link"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    from_device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("device.id", ondelete="RESTRICT"), index=True
+    )
+    to_device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("device.id", ondelete="RESTRICT"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    type: Mapped[str | None] = mapped_column(String(20))
+    install_date: Mapped[date | None] = mapped_column(Date)
+    abandon_date: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(String(500))
+    notes: Mapped[str | None] = mapped_column(Text)
+    uisp_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+    from_device: Mapped[Device] = relationship(foreign_keys=[from_device_id], lazy="raise")
+    to_device: Mapped[Device] = relationship(foreign_keys=[to_device_id], lazy="raise")
+
+    __table_args__ = (CheckConstraint("from_device_id <> to_device_id", name="distinct_ends"),)
+
+
+class LOS(Base):
+    """Two buildings that can see each other: a potential link."""
+
+    __tablename__ = "los"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    from_building_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("building.id", ondelete="RESTRICT"), index=True
+    )
+    to_building_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("building.id", ondelete="RESTRICT"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(30))
+    analysis_date: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+    from_building: Mapped[Building] = relationship(foreign_keys=[from_building_id], lazy="raise")
+    to_building: Mapped[Building] = relationship(foreign_keys=[to_building_id], lazy="raise")
+
+    __table_args__ = (
+        CheckConstraint("from_building_id <> to_building_id", name="distinct_ends"),
+    )
+
+
+class ApiToken(Base):
+    """An API credential; only a hash of the secret is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    key_prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = _created()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class History(Base):
+    """One create, update, delete or revert of a record, with both versions."""
+
+    __tablename__ = "history"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+    __table_args__ = (Index("ix_history_resource_record", "resource", "record_id"),)
+
+
+class Event(Base):
+    """The transactional outbox: every change, in commit order, for alerting systems."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    type: Mapped[str] = mapped_column(String(60), index=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resource: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    network_number: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
