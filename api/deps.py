@@ -26,7 +26,9 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": the commit happens before the response is sent, so a failed commit
+# can never be answered with a success.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 @dataclass(frozen=True)
