@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
-from api import errors, resources
+from api import errors, numbers, resources
 from ipam.db import make_sessionmaker
 from ipam.settings import Settings
 
@@ -32,6 +32,8 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     errors.install(app)
+    # Fixed paths (nn-assign, /nodes/<nn>/addresses/) before the generic /<resource>/<key>/.
+    app.include_router(numbers.router)
     for router in resources.routers():
         app.include_router(router)
 

@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
 
 from ipam.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
 
@@ -51,13 +51,17 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
 def _domain(request: Request, exc: DomainError) -> JSONResponse:
     status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
     item = {"field": exc.field or "body", "rule": type(exc).__name__, "message": exc.message}
+    if "allowed" in exc.extra:
+        item["allowed"] = exc.extra["allowed"]
     body = error_body(exc.message, [item])
-    body.update({k: v for k, v in exc.extra.items()})
+    body.update({k: v for k, v in exc.extra.items() if k != "allowed"})
     return JSONResponse(body, status_code=status)
 
 
 def _http(request: Request, exc: HTTPException) -> JSONResponse:
-    return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(
+        error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
 
 
 def _database_down(request: Request, exc: Exception) -> JSONResponse:
@@ -75,7 +79,7 @@ def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     if isinstance(exc, DataError):
         # A value that passed validation but not PostgreSQL's own checks: still the client's.
         return JSONResponse(error_body(f"value rejected: {exc.orig}"), status_code=422)
-    log.exception("database error on %s %s", request.method, request.url.path)
+    log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(error_body("internal database error"), status_code=500)
 
 

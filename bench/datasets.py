@@ -106,10 +106,10 @@ def load_nycmesh_detailed(directory: Path) -> NycLoad:
             by_place.setdefault(_place(row), []).append(row["id"])
     # Undotted Installed / Powered Off rows at one place with no dot: the lowest id is the dot.
     for row in sorted(rows, key=lambda r: r["id"]):
-        if row["id"] not in dots and row.get("status") in _INSTALL_TO_NODE_STATUS:
-            if _place(row) not in by_place:
-                dots.add(row["id"])
-                by_place[_place(row)] = [row["id"]]
+        undotted = row["id"] not in dots and row.get("status") in _INSTALL_TO_NODE_STATUS
+        if undotted and _place(row) not in by_place:
+            dots.add(row["id"])
+            by_place[_place(row)] = [row["id"]]
 
     members: dict[int, list[str | None]] = {dot: [by_id[dot].get("status")] for dot in dots}
     joined = 0
@@ -153,9 +153,7 @@ def load_nycmesh_detailed(directory: Path) -> NycLoad:
     links = []
     for i, raw in enumerate(raw_links):
         status, kind = _LINK_STATUS.get(raw["status"], ("Planned", None))
-        links.append(
-            TopoLink(f"link-{i}", nyc_key(raw["from"]), nyc_key(raw["to"]), status, kind)
-        )
+        links.append(TopoLink(f"link-{i}", nyc_key(raw["from"]), nyc_key(raw["to"]), status, kind))
     dangling = sum(1 for raw in raw_links if raw["from"] not in by_id or raw["to"] not in by_id)
     report = {
         "rows": len(rows),

@@ -20,6 +20,8 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address, ip_netw
 from itertools import pairwise
 from typing import Any, Literal
 
+from ipam.errors import Invalid
+
 Role = Literal["router", "wds", "lan", "gateway", "dhcp"]
 
 _PLAN_KEYS = (
@@ -38,20 +40,31 @@ _PLAN_KEYS = (
 )
 
 
-class AddressingError(ValueError):
-    """Base of the addressing errors: all are bad input (HTTP 422)."""
+class AddressingError(Invalid, ValueError):
+    """Base of the addressing errors: all are bad input (Invalid, HTTP 422)."""
+
+    default_field = "body"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field or self.default_field)
 
 
 class InvalidNetworkNumber(AddressingError):
     """A network number outside the plan's range, or not an integer."""
 
+    default_field = "network_number"
+
 
 class NotAnAddress(AddressingError):
     """A value that does not parse as an IP address."""
 
+    default_field = "ip"
+
 
 class PlanError(AddressingError):
     """An addressing plan that is inconsistent or cannot be read."""
+
+    default_field = "plan"
 
 
 @dataclass(frozen=True, slots=True)

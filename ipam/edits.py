@@ -6,13 +6,22 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ipam import assign
 from ipam import models as m
 from ipam.errors import Conflict, Invalid
-from ipam.records import KINDS, RecordKind, fetch_related, load, record_change, snapshot
+from ipam.records import (
+    KINDS,
+    RecordKind,
+    family,
+    fetch_related,
+    load,
+    record_change,
+    snapshot,
+)
 
 # Request field -> (target model, column on this record).
 FOREIGN_KEYS: dict[str, dict[str, tuple[type[m.Base], str]]] = {
@@ -42,11 +51,11 @@ MANY_TO_MANY: dict[str, dict[str, type[m.Base]]] = {
 # Values the database gives and nobody edits afterwards.
 READ_ONLY = {"install_number"}
 
-Hook = Callable[[Session, Any, dict[str, Any]], None]
+Hook = Callable[[Session, Any, dict[str, Any], str], None]
 
 
-def _check_node_number(session: Session, node: m.Node, values: dict[str, Any]) -> None:
-    """A network number is immutable once set, and held by one node at most (409 otherwise)."""
+def _check_node_number(session: Session, node: m.Node, values: dict[str, Any], actor: str) -> None:
+    """A network number is immutable once set; a new one follows the vanity-NN rules."""
     if "network_number" not in values:
         return
     wanted = values["network_number"]
@@ -55,50 +64,104 @@ def _check_node_number(session: Session, node: m.Node, values: dict[str, Any]) -
             f"network_number: {node.network_number} is set and may not change",
             field="network_number",
         )
-    if wanted is None or wanted == node.network_number:
-        return
-    holder = session.scalar(select(m.Node).where(m.Node.network_number == wanted))
-    if holder is not None:
-        raise Conflict(
-            f"network_number: {wanted} is held by node {holder.id}",
-            field="network_number",
-            held_by={"resource": "nodes", "id": str(holder.id)},
-        )
+    if wanted is not None and wanted != node.network_number:
+        assign.check_vanity(session, node, wanted, actor)
 
 
-def _building_keeps_primary(session: Session, building: m.Building, values: dict[str, Any]) -> None:
+def _number_when_active(session: Session, node: m.Node, values: dict[str, Any], actor: str) -> None:
+    """Setting a node Active without an NN assigns one automatically."""
+    assign.number_for_active_node(session, node)
+
+
+def _building_keeps_primary(
+    session: Session, building: m.Building, values: dict[str, Any], actor: str
+) -> None:
     """Setting a building's primary node also puts that node among its nodes."""
     primary = building.primary_node_id
     if primary is not None and all(n.id != primary for n in building.nodes):
         building.nodes.append(session.get_one(m.Node, primary))
 
 
+def _node_keeps_primary_buildings(
+    session: Session, node: m.Node, values: dict[str, Any], actor: str
+) -> None:
+    """A node may not leave a building it is the primary node of (change that first)."""
+    if "buildings" not in values or node.id is None:
+        return
+    kept = {b.id for b in node.buildings}
+    primary_of = session.scalars(select(m.Building.id).where(m.Building.primary_node_id == node.id))
+    left = [str(b) for b in primary_of if b not in kept]
+    if left:
+        raise Invalid(
+            f"buildings: this node is the primary node of building {', '.join(left)}; "
+            "change that building's primary_node first",
+            field="buildings",
+        )
+
+
+def _unique(column: str, resource: str) -> Hook:
+    """A unique value another record holds is a 409 that names the holder."""
+
+    def check(session: Session, obj: Any, values: dict[str, Any], actor: str) -> None:
+        wanted = values.get(column)
+        if wanted is None or wanted == getattr(obj, column):
+            return
+        # Sectors and access points share the device table's uniqueness.
+        base = inspect(type(obj)).base_mapper.class_
+        holder = session.scalar(select(base.id).where(getattr(base, column) == wanted))
+        if holder is not None and holder != obj.id:
+            raise Conflict(
+                f"{column}: {wanted!r} is held by {resource} {holder}",
+                field=column,
+                held_by={"resource": resource, "id": str(holder)},
+            )
+
+    return check
+
+
 def _distinct_ends(first: str, second: str) -> Hook:
-    def check(session: Session, obj: Any, values: dict[str, Any]) -> None:
+    def check(session: Session, obj: Any, values: dict[str, Any], actor: str) -> None:
         if getattr(obj, f"{first}_id") == getattr(obj, f"{second}_id"):
             raise Invalid(f"{second}: must differ from {first}", field=second)
 
     return check
 
 
-BEFORE: dict[str, list[Hook]] = {"nodes": [_check_node_number]}
+BEFORE: dict[str, list[Hook]] = {
+    "nodes": [_check_node_number],
+    "devices": [_unique("uisp_id", "devices")],
+    "sectors": [_unique("uisp_id", "devices")],
+    "accesspoints": [_unique("uisp_id", "devices")],
+    "links": [_unique("uisp_id", "links")],
+}
 AFTER: dict[str, list[Hook]] = {
+    "nodes": [_number_when_active, _node_keeps_primary_buildings],
     "buildings": [_building_keeps_primary],
     "links": [_distinct_ends("from_device", "to_device")],
     "loses": [_distinct_ends("from_building", "to_building")],
 }
 
 
-def _apply(session: Session, kind: RecordKind, obj: Any, values: dict[str, Any]) -> None:
+def _apply(
+    session: Session, kind: RecordKind, obj: Any, values: dict[str, Any], actor: str
+) -> None:
     """Set plain columns, resolve foreign keys and replace many-to-many sides."""
+    # No autoflush: a half-filled new record must not reach the database mid-way.
+    with session.no_autoflush:
+        _set_values(session, kind, obj, values, actor)
+
+
+def _set_values(
+    session: Session, kind: RecordKind, obj: Any, values: dict[str, Any], actor: str
+) -> None:
     for hook in BEFORE.get(kind.resource, []):
-        hook(session, obj, values)
+        hook(session, obj, values, actor)
     fks = FOREIGN_KEYS.get(kind.resource, {})
     m2m = MANY_TO_MANY.get(kind.resource, {})
     for name, value in values.items():
         if name in READ_ONLY:
-            current = getattr(obj, name, None)
-            if current is not None and value != current:
+            # None means "not given"; any other value must be the one the database gave.
+            if value is not None and value != getattr(obj, name, None):
                 raise Invalid(f"{name}: given by the database and never editable", field=name)
             continue
         if name in fks:
@@ -111,7 +174,7 @@ def _apply(session: Session, kind: RecordKind, obj: Any, values: dict[str, Any])
         else:
             setattr(obj, name, value)
     for hook in AFTER.get(kind.resource, []):
-        hook(session, obj, values)
+        hook(session, obj, values, actor)
 
 
 def _flush(session: Session) -> None:
@@ -123,7 +186,10 @@ def _flush(session: Session) -> None:
         constraint = getattr(diag, "constraint_name", None) or ""
         column = getattr(diag, "column_name", None)
         if constraint.startswith("uq_"):
-            raise Conflict(f"{constraint}: value already taken", field=constraint) from exc
+            # NAMING: uq_<table>_<column>, so the field is what follows the table's name.
+            table = getattr(diag, "table_name", None) or ""
+            taken = constraint.removeprefix(f"uq_{table}_")
+            raise Conflict(f"{taken}: value already taken", field=taken) from exc
         if column:
             raise Invalid(f"{column}: may not be null", field=column) from exc
         raise Invalid(f"{constraint or 'record'}: violates a rule of the records") from exc
@@ -135,7 +201,7 @@ def create(session: Session, kind: RecordKind, values: dict[str, Any], actor: st
     for name in kind.m2m:
         setattr(obj, name, [])
     session.add(obj)
-    _apply(session, kind, obj, dict(values))
+    _apply(session, kind, obj, dict(values), actor)
     _flush(session)
     record_change(session, kind, obj.id, "created", actor, None, snapshot(obj, kind))
     return obj
@@ -147,7 +213,7 @@ def update(
     """Change a record (PUT or PATCH); history and event in the same transaction."""
     obj = load(session, kind, record_id, lock=True)
     before = snapshot(obj, kind)
-    _apply(session, kind, obj, dict(values))
+    _apply(session, kind, obj, dict(values), actor)
     _flush(session)
     after = snapshot(obj, kind)
     if after != before:
@@ -160,7 +226,7 @@ def revert(
 ) -> Any:
     """Restore the version a history row holds; the revert is itself recorded."""
     row = session.get(m.History, history_id)
-    if row is None or row.record_id != record_id or row.resource != kind.resource:
+    if row is None or row.record_id != record_id or row.resource not in family(kind):
         raise Invalid(f"history_id: no history {history_id} for this record", field="history_id")
     version = row.after if row.after is not None else row.before
     if version is None:
@@ -178,7 +244,7 @@ def revert(
             restorable[name] = uuid.UUID(value) if value else None
     for name in kind.m2m:
         restorable[name] = [uuid.UUID(v) for v in restorable.get(name, [])]
-    _apply(session, kind, obj, restorable)
+    _apply(session, kind, obj, restorable, actor)
     _flush(session)
     record_change(session, kind, obj.id, "reverted", actor, before, snapshot(obj, kind))
     return obj

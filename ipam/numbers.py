@@ -19,6 +19,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ipam.errors import Conflict, DomainError, Invalid
+
 NN_MIN = 1
 NN_MAX = 8000
 AUTO_START = 101
@@ -35,34 +37,37 @@ INSTALL_STATUSES = frozenset(
 )
 
 
-class NumberError(Exception):
+class NumberError(DomainError):
     """Base of the NN-assignment errors; `field` and `rule` say what was checked."""
 
-    def __init__(self, message: str, *, field: str, rule: str) -> None:
-        super().__init__(message)
-        self.field = field
+    def __init__(self, message: str, *, field: str, rule: str, **extra: Any) -> None:
+        # `rule` (and any extra) travel in DomainError.extra, so the API answer carries them.
+        super().__init__(message, field=field, rule=rule, **extra)
         self.rule = rule
 
 
-class NumberOutOfRange(NumberError, ValueError):
+class NumberOutOfRange(NumberError, Invalid, ValueError):
     """A requested number outside the allowed range (invalid input)."""
 
-    def __init__(self, value: int, low: int, high: int, *, field: str = "network_number") -> None:
+    def __init__(
+        self, value: object, low: int, high: int, *, field: str = "network_number"
+    ) -> None:
         rule = f"{field} must be in {low}..{high}"
-        super().__init__(f"{field} {value} is out of range: {rule}", field=field, rule=rule)
+        super().__init__(f"{field} {value!r} is out of range: {rule}", field=field, rule=rule)
         self.value, self.low, self.high = value, low, high
 
 
-class NumberTaken(NumberError):
+class NumberTaken(NumberError, Conflict):
     """A requested number already held by a node or a blocking install (a conflict)."""
 
     def __init__(self, value: int, holder: str, *, field: str = "network_number") -> None:
         rule = f"{field} must be held by no other node and by no Active install"
-        super().__init__(f"{field} {value} is taken by {holder}: {rule}", field=field, rule=rule)
+        message = f"{field} {value} is taken by {holder}: {rule}"
+        super().__init__(message, field=field, rule=rule, holder=holder)
         self.value, self.holder = value, holder
 
 
-class NoFreeNumber(NumberError):
+class NoFreeNumber(NumberError, Conflict):
     """Every number in the range is used."""
 
     def __init__(self, low: int, high: int, *, field: str = "network_number") -> None:
@@ -71,7 +76,7 @@ class NoFreeNumber(NumberError):
         self.low, self.high = low, high
 
 
-class UnknownStatus(NumberError, ValueError):
+class UnknownStatus(NumberError, Invalid, ValueError):
     """An install status that is not one of the known values."""
 
     def __init__(self, status: object) -> None:

@@ -14,6 +14,8 @@ from importlib import resources
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
+from ipam.errors import Conflict, DomainError, Invalid
+
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
 Allocation = Address | Network | str
@@ -21,19 +23,19 @@ Allocation = Address | Network | str
 STATIC_PREFIXES_FILE = "nycmesh-static-prefixes.json"
 
 
-class PrefixError(Exception):
+class PrefixError(DomainError):
     """Base of the prefix-allocation errors."""
 
 
-class InvalidPrefix(PrefixError, ValueError):
+class InvalidPrefix(PrefixError, Invalid, ValueError):
     """A prefix, allocation or requested size that cannot be used (invalid input)."""
 
 
-class PrefixFull(PrefixError):
+class PrefixFull(PrefixError, Conflict):
     """No free address or subnet of the requested size is left in the prefix (a conflict)."""
 
     def __init__(self, prefix: Network, what: str) -> None:
-        super().__init__(f"prefix {prefix} is full: no free {what} left")
+        super().__init__(f"prefix {prefix} is full: no free {what} left", field="prefix")
         self.prefix = prefix
 
 
@@ -44,12 +46,16 @@ def _as_network(value: Allocation) -> Network:
     if isinstance(value, IPv4Address | IPv6Address):
         return ip_network(value)
     if not isinstance(value, str):
-        raise InvalidPrefix(f"allocation {value!r} is not an address or a network")
+        raise InvalidPrefix(
+            f"allocation {value!r} is not an address or a network", field="allocations"
+        )
     try:
         # Strict: "10.0.0.1/24" is a host with a mask, not a network; refuse the ambiguity.
         return ip_network(value) if "/" in value else ip_network(ip_address(value))
     except ValueError as exc:
-        raise InvalidPrefix(f"allocation {value!r} is not an address or a network ({exc})") from exc
+        raise InvalidPrefix(
+            f"allocation {value!r} is not an address or a network ({exc})", field="allocations"
+        ) from exc
 
 
 def _as_prefix(prefix: Network | str) -> Network:
@@ -59,7 +65,7 @@ def _as_prefix(prefix: Network | str) -> Network:
     try:
         return ip_network(prefix)
     except (TypeError, ValueError) as exc:
-        raise InvalidPrefix(f"prefix {prefix!r} is not a network ({exc})") from exc
+        raise InvalidPrefix(f"prefix {prefix!r} is not a network ({exc})", field="prefix") from exc
 
 
 def _span(item: Allocation) -> tuple[int, int, int, bool]:
@@ -122,7 +128,8 @@ def first_free_subnet(
     net = _as_prefix(prefix)
     if not net.prefixlen <= new_prefix <= net.max_prefixlen:
         raise InvalidPrefix(
-            f"new_prefix /{new_prefix} must be between /{net.prefixlen} and /{net.max_prefixlen}"
+            f"new_prefix /{new_prefix} must be between /{net.prefixlen} and /{net.max_prefixlen}",
+            field="new_prefix",
         )
     size = 1 << (net.max_prefixlen - new_prefix)
     high = int(net.broadcast_address)

@@ -2,9 +2,10 @@
 
 `build` joins nodes by their Active links: parallel links between two nodes stay one edge whose
 `links` attribute holds them all; self-loops and links to unknown nodes are counted, not fatal.
-A `Topology` answers by network number and caches what is costly (one multi-source BFS from the
-exits, articulation points and bridges, components) so repeated questions are cheap; it is
-read-only once built, so one instance may serve many threads. `TopologyCache` keeps the latest.
+A `Topology` answers by network number and computes what is costly once, on first use (one
+multi-source BFS from the exits, one DFS for articulation points and bridges, the components),
+so repeated questions are cheap; the graph is frozen once built, so one instance may serve many
+threads. `TopologyCache` keeps the latest one per version.
 
 Observed view: only nodes observed "up" carry traffic. "visible" does not count: it means a
 neighbour or UISP still sees the radio, not that the router answers and forwards, and counting
@@ -22,6 +23,7 @@ import networkx as nx
 
 from ipam.enums import LinkStatus, NodeType, ObservedStatus
 from ipam.topology_cache import TopologyCache
+from ipam.topology_graph import ExitTree, components, cut_points_and_bridges, exit_tree, reach
 from ipam.topology_types import (
     BuildReport,
     Critical,
@@ -116,7 +118,8 @@ def build(
             grouped.setdefault((a, b) if a < b else (b, a), []).append(link)
     for (a, b), group in grouped.items():
         group.sort(key=lambda link: link.id)
-        graph.add_edge(a, b, links=tuple(group), types=_types(group))
+        ids = tuple(link.id for link in group)
+        graph.add_edge(a, b, links=tuple(group), ids=ids, types=_types(group))
 
     exits = frozenset(key for key, node in by_key.items() if node.type in exit_types)
     report = BuildReport(links_in, tuple(dangling), tuple(self_loops), not_active)
@@ -151,6 +154,11 @@ class Topology:
         self._by_nn = by_nn
         self._lock = threading.RLock()
         self._cache: dict[str, Any] = {}
+        # Sort keys made once: answers sort nodes often, and the NN lookup adds up.
+        self._ranks: dict[str, _Rank] = {
+            key: (1, 0, key) if node.network_number is None else (0, node.network_number, "")
+            for key, node in nodes.items()
+        }
 
     # -- addressing -------------------------------------------------------------------------
 
@@ -168,8 +176,7 @@ class Topology:
 
     def _rank(self, key: str) -> _Rank:
         """Sort order of nodes in answers: by NN, then NN-less nodes by key."""
-        nn = self.nodes[key].network_number
-        return (1, 0, key) if nn is None else (0, nn, "")
+        return self._ranks[key]
 
     def _refs(self, keys: Iterable[str]) -> tuple[NodeRef, ...]:
         """Node refs sorted the same way every time."""
@@ -177,8 +184,8 @@ class Topology:
 
     def _edge(self, a: str, b: str) -> Edge:
         """The edge a-b as an answer, in the direction asked."""
-        links = self.graph.edges[a, b]["links"]
-        return Edge(self.ref(a), self.ref(b), tuple(link.id for link in links), _types(links))
+        data = self.graph.get_edge_data(a, b)  # plain dict lookups: cheap enough per hop
+        return Edge(self.ref(a), self.ref(b), data["ids"], data["types"])
 
     def _route(self, keys: list[str]) -> Route:
         """A node-key sequence as a route with the links of every hop."""
@@ -200,50 +207,33 @@ class Topology:
 
     def _adjacency(self) -> dict[str, tuple[str, ...]]:
         """Plain-dict adjacency: BFS over it is several times faster than over nx views."""
-        return self._cached("adj", lambda: {u: tuple(nbrs) for u, nbrs in self.graph.adj.items()})
+        return self._cached("adj", lambda: {u: tuple(nbrs) for u, nbrs in self.graph.adjacency()})
 
     def _components(self) -> tuple[list[frozenset[str]], dict[str, int]]:
         """Connected components and, per node, the index of its component."""
 
         def compute() -> tuple[list[frozenset[str]], dict[str, int]]:
-            comps = [frozenset(c) for c in nx.connected_components(self.graph)]
+            comps = [frozenset(c) for c in components(self._adjacency())]
             comps.sort(key=lambda c: (-len(c), min(self._rank(k) for k in c)))
             return comps, {key: i for i, comp in enumerate(comps) for key in comp}
 
         return self._cached("components", compute)
 
-    def _exit_tree(self) -> tuple[dict[str, int], dict[str, str | None], dict[str, str]]:
+    def _exit_tree(self) -> ExitTree:
         """One multi-source BFS from every exit: hops, next hop toward, and the exit reached."""
 
-        def compute() -> tuple[dict[str, int], dict[str, str | None], dict[str, str]]:
-            adj = self._adjacency()
-            order = sorted(self.exits, key=self._rank)
-            rank = {key: i for i, key in enumerate(order)}
-            dist = dict.fromkeys(order, 0)
-            parent: dict[str, str | None] = dict.fromkeys(order)
-            exit_of = {key: key for key in order}
-            frontier, depth = order, 0
-            while frontier:
-                depth += 1
-                nxt: list[str] = []
-                for u in frontier:
-                    eu = exit_of[u]
-                    for v in adj[u]:
-                        dv = dist.get(v)
-                        if dv is None:
-                            dist[v], parent[v], exit_of[v] = depth, u, eu
-                            nxt.append(v)
-                        elif dv == depth and rank[eu] < rank[exit_of[v]]:
-                            # Equally near exits: the lowest-ranked one wins, so answers are stable.
-                            parent[v], exit_of[v] = u, eu
-                frontier = nxt
-            return dist, parent, exit_of
+        def compute() -> ExitTree:
+            return exit_tree(self._adjacency(), sorted(self.exits, key=self._rank))
 
         return self._cached("exit_tree", compute)
 
+    def _cuts(self) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+        """Articulation points and bridges as node keys, in one pass."""
+        return self._cached("cuts", lambda: cut_points_and_bridges(self._adjacency()))
+
     def _articulation(self) -> frozenset[str]:
         """Articulation points as node keys."""
-        return self._cached("articulation", lambda: frozenset(nx.articulation_points(self.graph)))
+        return self._cuts()[0]
 
     # -- views -------------------------------------------------------------------------------
 
@@ -336,8 +326,12 @@ class Topology:
             if pa is None or pb is None:
                 continue
             edge = self._edge(a, b)
-            props = {"from": edge.src, "to": edge.dst, "links": list(edge.links)}
-            props["types"] = list(edge.types)
+            props = {
+                "from": edge.src,
+                "to": edge.dst,
+                "links": list(edge.links),
+                "types": list(edge.types),
+            }
             geometry = {"type": "LineString", "coordinates": [pa, pb]}
             features.append({"type": "Feature", "geometry": geometry, "properties": props})
         return {"type": "FeatureCollection", "features": features}
@@ -386,12 +380,11 @@ class Topology:
         """Articulation points and bridges: one failure there splits the mesh."""
 
         def compute() -> Critical:
-            bridges = []
-            for a, b in nx.bridges(self.graph):
-                lo, hi = sorted((a, b), key=self._rank)
-                bridges.append(self._edge(lo, hi))
-            bridges.sort(key=lambda e: (_ref_rank(e.src), _ref_rank(e.dst)))
-            return Critical(self._refs(self._articulation()), tuple(bridges))
+            rank = self._ranks
+            pairs = [(a, b) if rank[a] < rank[b] else (b, a) for a, b in self._cuts()[1]]
+            pairs.sort(key=lambda pair: (rank[pair[0]], rank[pair[1]]))
+            bridges = tuple(self._edge(a, b) for a, b in pairs)
+            return Critical(self._refs(self._articulation()), bridges)
 
         return self._cached("critical", compute)
 
@@ -408,19 +401,8 @@ class Topology:
             # Its component loses its only exit (or never had one): all who had one lose it.
             lost = comp - {key} if key in self.exits else frozenset()
             return Impact(self.ref(key), self._refs(lost))
-        adj = self._adjacency()
-        seen = set(exits_left)
-        seen.add(key)  # the failed node: never entered
-        frontier = list(exits_left)
-        while frontier:
-            nxt = []
-            for u in frontier:
-                for v in adj[u]:
-                    if v not in seen:
-                        seen.add(v)
-                        nxt.append(v)
-            frontier = nxt
-        return Impact(self.ref(key), self._refs(comp - seen))
+        seen = reach(self._adjacency(), exits_left, blocked=key)
+        return Impact(self.ref(key), self._refs(comp - seen - {key}))
 
     def islands(self) -> tuple[Island, ...]:
         """Connected components with no exit, largest first."""
@@ -432,8 +414,3 @@ class Topology:
             )
 
         return self._cached("islands", compute)
-
-
-def _ref_rank(ref: NodeRef) -> tuple[int, int, str]:
-    """Sort order of node refs: NNs first by number, then keys of NN-less nodes."""
-    return (1, 0, ref) if isinstance(ref, str) else (0, ref, "")

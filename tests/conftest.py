@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _shared_data_dir() -> Path | None:
-    """../shared/data, or MESHKEEPER_SHARED_DATA; None when neither exists and neither was asked for."""
+    """../shared/data or MESHKEEPER_SHARED_DATA; None when absent and not asked for."""
     configured = os.environ.get("MESHKEEPER_SHARED_DATA")
     path = Path(configured) if configured else REPO.parent / "shared" / "data"
     if path.is_dir():
@@ -35,7 +36,7 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url() -> str:
     """A fresh database migrated to head, on a server of its own or the one named."""
     from sqlalchemy import create_engine, text
 
@@ -45,7 +46,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if configured:
         admin_url = normalise_url(configured)
     else:
-        admin_url = start_embedded(tmp_path_factory.mktemp("postgres") / "data")
+        # Not under pytest's tmp dirs: those are 0700, and as root the server runs as its own
+        # user, which must be able to reach its data directory.
+        parent = Path(tempfile.mkdtemp(prefix="meshkeeper-test-pg-"))
+        parent.chmod(0o755)
+        admin_url = start_embedded(parent / "data", delete_on_exit=True)
     name = f"meshkeeper_test_{os.getpid()}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -151,3 +156,31 @@ def api(db, sessions, settings):
         secrets = {role.value: tokens.create_token(session, role.value, role) for role in TokenRole}
     with TestClient(create_app(settings, db)) as client:
         yield ApiClient(client, secrets)
+
+
+@pytest.fixture()
+def live_api(api, db, settings):
+    """The same app served by a real uvicorn on a free loopback port (for concurrency)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings, db), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}", api.tokens
+    server.should_exit = True
+    thread.join(timeout=10)

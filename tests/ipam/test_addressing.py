@@ -24,6 +24,7 @@ from ipam.addressing import (
     check_nn,
     lookup,
 )
+from ipam.errors import Invalid
 
 nns = st.integers(min_value=NYC.nn_min, max_value=NYC.nn_max)
 
@@ -179,16 +180,25 @@ def test_lookup_outside_plan(ip: str) -> None:
     assert lookup(ip) is None
 
 
-@pytest.mark.parametrize("bad", ["10.69.1.256", "", "nn492", "10.96.2.128/26", " 10.69.0.1", 42, None])
+@pytest.mark.parametrize(
+    "bad", ["10.69.1.256", "", "nn492", "10.96.2.128/26", " 10.69.0.1", 42, None]
+)
 def test_lookup_rejects_non_addresses(bad: Any) -> None:
     with pytest.raises(NotAnAddress):
         lookup(bad)
 
 
-def test_errors_are_value_errors() -> None:
+def test_errors_are_invalid_input() -> None:
     for error in (InvalidNetworkNumber, NotAnAddress, PlanError):
         assert issubclass(error, AddressingError)
         assert issubclass(error, ValueError)
+        assert issubclass(error, Invalid)  # api/errors.py answers 422
+    with pytest.raises(InvalidNetworkNumber) as nn_info:
+        addresses_for(0)
+    assert nn_info.value.field == "network_number"
+    with pytest.raises(NotAnAddress) as ip_info:
+        lookup("10.69.1.256")
+    assert ip_info.value.field == "ip"
 
 
 # A second community: 10.20.x.y routers with two slots, WDS in 10.21, /28 LANs in 172.16.0.0/16.

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipam.addressing import NYC
+from ipam.errors import Conflict, DomainError, Invalid
 from ipam.numbers import (
     ACTIVE,
     AUTO_START,
@@ -38,8 +39,8 @@ from ipam.numbers import (
 
 
 def test_constants_match_the_plan_and_the_statuses() -> None:
-    assert (NN_MIN, NN_MAX, AUTO_START) == (NYC.nn_min, NYC.nn_max, 101)
-    assert INSTALL_STATUSES == {
+    assert (NYC.nn_min, NYC.nn_max, 101) == (NN_MIN, NN_MAX, AUTO_START)
+    assert {
         "Request Received",
         "Pending",
         "Blocked",
@@ -47,7 +48,7 @@ def test_constants_match_the_plan_and_the_statuses() -> None:
         "Inactive",
         "Closed",
         "NN Reassigned",
-    }
+    } == INSTALL_STATUSES
 
 
 @pytest.mark.parametrize(
@@ -233,7 +234,23 @@ def test_vanity_taken(kwargs: dict[str, Any], holder: str) -> None:
 
 def test_error_hierarchy() -> None:
     for error in (NumberOutOfRange, NumberTaken, NoFreeNumber, UnknownStatus):
-        assert issubclass(error, NumberError)
+        assert issubclass(error, NumberError) and issubclass(error, DomainError)
+    # api/errors.py answers Invalid with 422 and Conflict with 409.
+    assert issubclass(NumberOutOfRange, Invalid) and issubclass(UnknownStatus, Invalid)
+    assert issubclass(NumberTaken, Conflict) and issubclass(NoFreeNumber, Conflict)
+
+
+def test_errors_carry_field_and_rule_for_the_api() -> None:
+    with pytest.raises(NumberTaken) as info:
+        vanity_check(492, holder_node=17)
+    assert info.value.field == "network_number"
+    assert info.value.extra == {
+        "rule": "network_number must be held by no other node and by no Active install",
+        "holder": "node 17",
+    }
+    with pytest.raises(NoFreeNumber) as full:
+        next_free_nn(range(1, 9000))
+    assert full.value.extra["rule"].startswith("network_number is chosen from 101..8000")
 
 
 statuses = st.sampled_from(sorted(INSTALL_STATUSES))
@@ -298,14 +315,20 @@ def test_next_free_nn_is_the_smallest_unused(taken: list[int], start: int, width
     donor_node=st.sampled_from([None, "a", "b"]),
 )
 def test_vanity_never_gives_a_held_number(
-    requested: int, holder: str | None, node: str | None, donor_status: str | None,
+    requested: int,
+    holder: str | None,
+    node: str | None,
+    donor_status: str | None,
     donor_node: str | None,
-) -> None:  # fmt: skip
+) -> None:
     try:
         decision = vanity_check(
-            requested, node=node, holder_node=holder, donor_status=donor_status,
+            requested,
+            node=node,
+            holder_node=holder,
+            donor_status=donor_status,
             donor_node=donor_node,
-        )  # fmt: skip
+        )
     except (NumberOutOfRange, NumberTaken):
         return
     assert 1 <= decision.network_number == requested <= 8000

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipam.addressing import NYC
+from ipam.errors import Conflict, Invalid
 from ipam.prefixes import (
     STATIC_PREFIXES_FILE,
     InvalidPrefix,
@@ -57,7 +58,7 @@ def test_first_free_address(prefix: str, allocations: list[Any], expected: str) 
     ("prefix", "allocations"),
     [
         ("10.0.0.0/30", ["10.0.0.1", "10.0.0.2"]),  # .3 is the broadcast address
-        ("10.0.0.0/30", ["10.0.0.0/30"]),
+        ("10.0.0.0/30", ["10.0.0.0/31", "10.0.0.2/31"]),
         ("10.70.208.0/31", ["10.70.208.0", "10.70.208.1"]),
         ("10.10.10.10/32", ["10.10.10.10"]),  # a plain address always counts
         ("10.0.0.0/24", ["10.0.0.0/25", "10.0.0.128/25"]),
@@ -151,13 +152,27 @@ def test_bad_prefix(prefix: Any) -> None:
 def test_error_hierarchy() -> None:
     assert issubclass(InvalidPrefix, ValueError) and issubclass(InvalidPrefix, PrefixError)
     assert issubclass(PrefixFull, PrefixError) and not issubclass(PrefixFull, ValueError)
+    # api/errors.py answers Invalid with 422 and Conflict with 409.
+    assert issubclass(InvalidPrefix, Invalid) and issubclass(PrefixFull, Conflict)
+    with pytest.raises(InvalidPrefix) as bad:
+        first_free_subnet("10.70.208.0/24", [], 33)
+    assert bad.value.field == "new_prefix"
+    with pytest.raises(PrefixFull) as full:
+        first_free_address("10.0.0.0/31", ["10.0.0.0", "10.0.0.1"])
+    assert full.value.field == "prefix"
 
 
-# Properties on 10.0.0.0/26 with blocks /28../32 inside it and a few beside it.
+def _v4(network: Any) -> IPv4Network:
+    """`network` narrowed to IPv4 (the pool and the seed are IPv4)."""
+    assert isinstance(network, IPv4Network)
+    return network
+
+
+# Properties on 10.0.0.0/26: blocks /24../32 around it (some contain it), and addresses in it.
 POOL = IPv4Network("10.0.0.0/26")
 blocks = st.builds(
     lambda length, offset: IPv4Network((int(POOL.network_address) - 64 + offset, length), False),
-    st.integers(28, 32),
+    st.integers(24, 32),
     st.integers(0, 191),
 )
 addresses = st.builds(lambda offset: POOL.network_address + offset, st.integers(0, 63))
@@ -169,7 +184,7 @@ def _taken(allocations: list[Any]) -> set[int]:
     taken: set[int] = set()
     for item in allocations:
         network = ip_network(item)
-        if not POOL.subnet_of(network) or isinstance(item, IPv4Address):
+        if not POOL.subnet_of(_v4(network)) or isinstance(item, IPv4Address):
             taken.update(int(a) for a in network if a in POOL)
     return taken
 
@@ -179,18 +194,17 @@ def _taken(allocations: list[Any]) -> set[int]:
 def test_subnet_allocation_never_overlaps(allocations: list[Any], new_prefix: int) -> None:
     taken = _taken(allocations)
     free = [
-        net
-        for net in POOL.subnets(new_prefix=new_prefix)
-        if not any(int(a) in taken for a in net)
+        net for net in POOL.subnets(new_prefix=new_prefix) if not any(int(a) in taken for a in net)
     ]
     try:
         got = first_free_subnet(POOL, allocations, new_prefix)
     except PrefixFull:
         assert free == []
         return
-    assert got.subnet_of(POOL) and got.prefixlen == new_prefix  # aligned, by construction
-    inside = [a for a in allocations if not POOL.subnet_of(ip_network(a))]
-    assert not overlaps(got, inside + [a for a in allocations if isinstance(a, IPv4Address)])
+    assert _v4(got).subnet_of(POOL) and got.prefixlen == new_prefix  # aligned, by construction
+    # Only a container (a network holding the whole pool) may overlap the answer.
+    uses = [a for a in allocations if isinstance(a, IPv4Address) or not POOL.subnet_of(a)]
+    assert not overlaps(got, uses)
     assert got == free[0]
 
 
@@ -221,16 +235,16 @@ def test_seed_plan_ranges_match_the_addressing_plan() -> None:
 
 
 def test_seed_is_consistent() -> None:
-    containers = [e.cidr for e in SEED if e.role == "container"]
+    containers = [_v4(e.cidr) for e in SEED if e.role == "container"]
     assert IPv4Network("10.70.0.0/16") in containers and IPv4Network("10.10.0.0/16") in containers
     ranges = [e for e in SEED if e.role != "container"]
     for i, entry in enumerate(ranges):
         assert entry.status == "Active" and entry.description
         assert not overlaps(entry.cidr, [other.cidr for other in ranges[i + 1 :]])
         if entry.role not in ("router", "wds", "lan"):
-            assert any(entry.cidr.subnet_of(c) for c in containers)  # type: ignore[arg-type]
+            assert any(_v4(entry.cidr).subnet_of(c) for c in containers)
     # 10.70.0.0/16 is fully split: its pools add up to the whole /16.
-    inside = [e.cidr for e in ranges if e.cidr.subnet_of(IPv4Network("10.70.0.0/16"))]  # type: ignore[arg-type]
+    inside = [e.cidr for e in ranges if _v4(e.cidr).subnet_of(IPv4Network("10.70.0.0/16"))]
     assert sum(n.num_addresses for n in inside) == 65536
     assert {e.role for e in ranges} >= {"infra", "hub", "vpn", "p2p", "loopback", "anycast"}
     assert {e.allocate for e in ranges if e.role == "p2p"} == {30, 31}
@@ -259,12 +273,26 @@ def test_seed_pools_allocate() -> None:
         ({}, "prefixes"),
         ({"prefixes": ["10.0.0.0/8"]}, "object"),
         ({"prefixes": [{"cidr": "10.0.0.0/8", "role": "x", "status": "Active"}]}, "description"),
-        ({"prefixes": [{"cidr": "10.0.0.1/8", "role": "x", "description": "", "status": "A"}]},
-         "cidr"),
-        ({"prefixes": [{"cidr": "10.0.0.0/8", "role": "x", "description": "", "status": "A",
-                        "allocate": 7}]}, "allocate"),
+        (
+            {"prefixes": [{"cidr": "10.0.0.1/8", "role": "x", "description": "", "status": "A"}]},
+            "cidr",
+        ),
+        (
+            {
+                "prefixes": [
+                    {
+                        "cidr": "10.0.0.0/8",
+                        "role": "x",
+                        "description": "",
+                        "status": "A",
+                        "allocate": 7,
+                    }
+                ]
+            },
+            "allocate",
+        ),
     ],
-)  # fmt: skip
+)
 def test_parse_static_prefixes_errors(document: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidPrefix, match=message):
         parse_static_prefixes(document)
