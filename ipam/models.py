@@ -24,7 +24,7 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, CIDR, INET, JSONB, UUID, ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ipam.enums import (
@@ -34,6 +34,7 @@ from ipam.enums import (
     NodePlacement,
     NodeStatus,
     NodeType,
+    ObservedStatus,
 )
 
 # Stable constraint names so Alembic migrations never depend on the database's guesses.
@@ -138,9 +139,7 @@ class Building(Base):
     created: Mapped[datetime] = _created()
     updated: Mapped[datetime] = _updated()
 
-    primary_node: Mapped[Node | None] = relationship(
-        lazy="raise", foreign_keys=[primary_node_id]
-    )
+    primary_node: Mapped[Node | None] = relationship(lazy="raise", foreign_keys=[primary_node_id])
     nodes: Mapped[list[Node]] = relationship(
         secondary=node_building, back_populates="buildings", lazy="raise"
     )
@@ -340,9 +339,7 @@ class LOS(Base):
     from_building: Mapped[Building] = relationship(foreign_keys=[from_building_id], lazy="raise")
     to_building: Mapped[Building] = relationship(foreign_keys=[to_building_id], lazy="raise")
 
-    __table_args__ = (
-        CheckConstraint("from_building_id <> to_building_id", name="distinct_ends"),
-    )
+    __table_args__ = (CheckConstraint("from_building_id <> to_building_id", name="distinct_ends"),)
 
 
 class ApiToken(Base):
@@ -388,3 +385,157 @@ class Event(Base):
     subject_id: Mapped[str] = mapped_column(String(64))
     network_number: Mapped[int | None] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class Prefix(Base):
+    """A static address range (supernodes, VPN, point-to-point links, loopbacks, anycast)."""
+
+    __tablename__ = "prefix"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    cidr: Mapped[str] = mapped_column(CIDR, unique=True)
+    role: Mapped[str] = mapped_column(String(50))
+    description: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="Active")
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+    __table_args__ = (
+        Index(
+            "ix_prefix_cidr_gist",
+            "cidr",
+            postgresql_using="gist",
+            postgresql_ops={"cidr": "inet_ops"},
+        ),
+    )
+
+
+class IpAllocation(Base):
+    """An address or sub-prefix taken from a prefix, optionally for a device or a link."""
+
+    __tablename__ = "ip_allocation"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    prefix_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("prefix.id", ondelete="RESTRICT"), index=True
+    )
+    address: Mapped[str] = mapped_column(CIDR)
+    device_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("device.id", ondelete="RESTRICT"), index=True
+    )
+    link_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("link.id", ondelete="RESTRICT"), index=True
+    )
+    description: Mapped[str | None] = mapped_column(String(500))
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+    __table_args__ = (
+        # Two allocations may never overlap: PostgreSQL enforces it, whoever writes.
+        ExcludeConstraint(
+            ("address", "&&"), name="no_overlap", using="gist", ops={"address": "inet_ops"}
+        ),
+    )
+
+
+class DeviceObservation(Base):
+    """What polling last saw of a device (nodewatcher's monitoring state), beside its record."""
+
+    __tablename__ = "device_observation"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default=ObservedStatus.PENDING, index=True)
+    since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(INET)
+    rtt_min_ms: Mapped[float | None] = mapped_column(Float)
+    rtt_avg_ms: Mapped[float | None] = mapped_column(Float)
+    rtt_max_ms: Mapped[float | None] = mapped_column(Float)
+    packet_loss: Mapped[float | None] = mapped_column(Float)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    uptime_s: Mapped[int | None] = mapped_column(BigInteger)
+    firmware: Mapped[str | None] = mapped_column(String(200))
+    model: Mapped[str | None] = mapped_column(String(200))
+    radio: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    successes: Mapped[int] = mapped_column(Integer, default=0)
+    icmp_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    snmp_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    uisp_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    uisp_status: Mapped[str | None] = mapped_column(String(30))
+    uisp_last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NodeObservation(Base):
+    """A node's observed state, which follows from its devices'."""
+
+    __tablename__ = "node_observation"
+
+    node_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("node.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default=ObservedStatus.PENDING, index=True)
+    since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rtt_min_ms: Mapped[float | None] = mapped_column(Float)
+    rtt_avg_ms: Mapped[float | None] = mapped_column(Float)
+    rtt_max_ms: Mapped[float | None] = mapped_column(Float)
+    packet_loss: Mapped[float | None] = mapped_column(Float)
+    drift_reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LinkObservation(Base):
+    """A link's observed state, from its two ends and from UISP's data-link state."""
+
+    __tablename__ = "link_observation"
+
+    link_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("link.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default=ObservedStatus.PENDING)
+    since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    uisp_state: Mapped[str | None] = mapped_column(String(30))
+    uisp_last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Webhook(Base):
+    """A subscription: events of these types POSTed, signed, to this URL, in order."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[str]] = mapped_column(
+        ARRAY(String(60)), nullable=False, server_default="{}", default=list
+    )
+    secret: Mapped[str] = mapped_column(String(200))
+    # The last event id this subscription has delivered (or skipped as not matching).
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver one event to one subscription."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
