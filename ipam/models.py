@@ -539,3 +539,19 @@ class WebhookDelivery(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     duration_ms: Mapped[float | None] = mapped_column(Float)
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CollectorState(Base):
+    """How each collector's last runs went, for /metrics and operators, whichever process ran it."""
+
+    __tablename__ = "collector_state"
+
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    last_started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    runs_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    targets: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))

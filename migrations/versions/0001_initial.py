@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 06:09:35.925331
+Create Date: 2026-11-23 06:10:40.293911
 """
 
 from collections.abc import Sequence
@@ -35,6 +35,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_api_token_name")),
     )
     op.create_index(op.f("ix_api_token_key_prefix"), "api_token", ["key_prefix"], unique=False)
+    op.create_table(
+        "collector_state",
+        sa.Column("name", sa.String(length=30), nullable=False),
+        sa.Column("last_started", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_finished", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_success", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("duration_s", sa.Float(), nullable=True),
+        sa.Column("runs_total", sa.BigInteger(), nullable=False),
+        sa.Column("errors_total", sa.BigInteger(), nullable=False),
+        sa.Column("targets", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_collector_state")),
+    )
     op.create_table(
         "event",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -629,6 +642,7 @@ def downgrade() -> None:
     op.drop_table("history")
     op.drop_index(op.f("ix_event_type"), table_name="event")
     op.drop_table("event")
+    op.drop_table("collector_state")
     op.drop_index(op.f("ix_api_token_key_prefix"), table_name="api_token")
     op.drop_table("api_token")
     # ### end Alembic commands ###
