@@ -397,6 +397,8 @@ class Prefix(Base):
     role: Mapped[str] = mapped_column(String(50))
     description: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20), default="Active")
+    # The prefix length this pool hands out (e.g. 31 for point-to-point links); None: /32.
+    allocate_prefixlen: Mapped[int | None] = mapped_column(Integer)
     created: Mapped[datetime] = _created()
     updated: Mapped[datetime] = _updated()
 

@@ -143,6 +143,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=50), nullable=False),
         sa.Column("description", sa.String(length=500), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("allocate_prefixlen", sa.Integer(), nullable=True),
         sa.Column(
             "created", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
