@@ -469,6 +469,7 @@ class DeviceObservation(Base):
     snmp_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     uisp_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     uisp_status: Mapped[str | None] = mapped_column(String(30))
+    uisp_address: Mapped[str | None] = mapped_column(INET)
     uisp_last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

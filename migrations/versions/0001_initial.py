@@ -339,6 +339,7 @@ def upgrade() -> None:
         sa.Column("snmp_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("uisp_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("uisp_status", sa.String(length=30), nullable=True),
+        sa.Column("uisp_address", postgresql.INET(), nullable=True),
         sa.Column("uisp_last_seen", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["device_id"],
