@@ -197,7 +197,11 @@ def _tls(verify_tls: bool | str) -> bool | ssl.SSLContext:
 
 
 async def _checked_root(base_url: str, guard: ProbeGuard) -> str:
-    parts = urlsplit(base_url)
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - reading the port is what checks it
+    except ValueError as exc:
+        raise CollectorError(COLLECTOR, f"base URL {base_url!r} is not valid: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CollectorError(COLLECTOR, f"base URL {base_url!r} is not an http(s) URL")
     host = parts.hostname
@@ -214,7 +218,8 @@ async def _checked_root(base_url: str, guard: ProbeGuard) -> str:
     # Every address the name resolves to must pass: the client may connect to any of them.
     _, refused = guard.split(addresses)
     if refused or not addresses:
-        raise CollectorError(COLLECTOR, f"{host} ({', '.join(refused)}) is {NOT_ALLOWED}")
+        shown = host if refused == [host] else f"{host} ({', '.join(refused) or 'no address'})"
+        raise CollectorError(COLLECTOR, f"{shown} is {NOT_ALLOWED} by the probe guard")
     path = parts.path.rstrip("/")
     if path.endswith(API_ROOT):
         path = path[: -len(API_ROOT)]
@@ -246,7 +251,7 @@ async def _request(
         raise CollectorError(
             COLLECTOR, f"{label}: no complete answer within {timeout:g} s"
         ) from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise CollectorError(COLLECTOR, f"{label}: {type(exc).__name__}: {exc}") from None
     if response.status_code != 200:
         raise CollectorError(COLLECTOR, f"{label}: HTTP {response.status_code}{_why(response)}")
@@ -257,7 +262,7 @@ def _why(response: httpx.Response) -> str:
     # UISP's Error schema carries "error" and "message"; show them, never our request headers.
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if isinstance(body, dict):
         text = body.get("message") or body.get("error")
@@ -279,16 +284,17 @@ def parse(raw: UispRaw, *, aliases: Mapping[str, int] | None = None) -> UispSnap
 
 
 def _decode(body: bytes, path: str) -> list[Any]:
+    if not body.strip():
+        raise CollectorError(COLLECTOR, f"GET {path}: empty answer, expected a JSON list")
     try:
         doc = json.loads(body)
     except json.JSONDecodeError as exc:
-        # An error at the very end, or a string that never closes, means the document stopped
-        # early: a cut answer, told apart from garbage so the operator looks at the right thing.
-        if exc.pos >= len(exc.doc.rstrip()) or exc.msg.startswith("Unterminated string"):
-            raise CollectorError(
-                COLLECTOR, f"GET {path}: JSON ends early after {len(body)} bytes (truncated)"
-            ) from None
-        raise CollectorError(COLLECTOR, f"GET {path}: invalid JSON ({exc})") from None
+        # An error in the last few characters (a literal, a \uXXXX escape) or a string that
+        # never closes means the document stopped early: say so, it points at the transport.
+        near_end = exc.pos > 0 and exc.pos >= len(exc.doc.rstrip()) - 8
+        ends_early = near_end or exc.msg.startswith("Unterminated")
+        hint = f"document ends early after {len(body)} bytes (truncated?): " if ends_early else ""
+        raise CollectorError(COLLECTOR, f"GET {path}: invalid JSON: {hint}{exc}") from None
     except (ValueError, RecursionError) as exc:
         raise CollectorError(COLLECTOR, f"GET {path}: invalid JSON ({exc})") from None
     if not isinstance(doc, list):
@@ -402,8 +408,12 @@ def _address(at: _Item, value: str | None) -> str | None:
     if not value:
         return None
     # UISP writes the interface form ("10.96.127.246/26"); the address is what we compare.
+    # One ip_address() parse: ip_interface() would parse it again for the network.
+    address, _, prefix = value.strip().partition("/")
     try:
-        return str(ipaddress.ip_interface(value.strip()).ip)
+        if prefix and not (prefix.isascii() and prefix.isdigit() and int(prefix) <= 128):
+            raise ValueError(prefix)
+        return str(ipaddress.ip_address(address))
     except ValueError:
         raise at.error("ipAddress", f"{value!r} is not an IP address") from None
 

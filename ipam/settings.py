@@ -24,12 +24,53 @@ class Settings(BaseSettings):
     join_rate_limit: int = 10
     join_rate_window_s: float = 60.0
 
+    # The daemon: one job per collector (0 disables a job).
+    icmp_interval_s: float = 60.0
+    snmp_interval_s: float = 300.0
+    uisp_interval_s: float = 300.0
+    webhook_interval_s: float = 5.0
+    jitter_s: float = 5.0
+    icmp_count: int = 3
+    icmp_timeout_s: float = 2.0
+    icmp_rate: float = 5000.0
+    down_after: int = 2
+    up_after: int = 1
+    snmp_community: str = "public"
+    snmp_timeout_s: float = 2.0
+    snmp_retries: int = 1
+    snmp_concurrency: int = 100
+    uisp_url: str | None = None
+    uisp_token: str | None = None
+    uisp_username: str | None = None
+    uisp_password: str | None = None
+    uisp_verify_tls: bool = True
+    uisp_aliases: Annotated[dict[str, int], NoDecode] = {"sn1": 227, "sn3": 713}
+    webhook_max_failures: int = 30
+    exit_types: Annotated[list[str], NoDecode] = ["POP", "Supernode"]
+
     @field_validator("probe_networks", mode="before")
     @classmethod
     def _split_cidrs(cls, value: object) -> object:
         """Accept 'a/8,b/16' (or whitespace-separated) from the environment."""
         if isinstance(value, str):
             return [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("exit_types", mode="before")
+    @classmethod
+    def _split_words(cls, value: object) -> object:
+        """Accept 'POP,Supernode' from the environment."""
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("uisp_aliases", mode="before")
+    @classmethod
+    def _aliases(cls, value: object) -> object:
+        """Accept 'sn1=227,sn3=713' from the environment."""
+        if isinstance(value, str):
+            pairs = (part.split("=", 1) for part in value.replace(",", " ").split() if part)
+            return {name.strip().lower(): int(nn) for name, nn in pairs}
         return value
 
     @property

@@ -229,6 +229,8 @@ def plan_sync(
     node; a missing one is reported, never invented. ``now`` must be timezone-aware.
     Devices: see _plan_devices. Links: see _plan_links.
     """
+    if now.tzinfo is None:
+        raise ValueError("plan_sync needs a timezone-aware now: UISP times are UTC")
     devices = list(recorded_devices)
     draft = _Draft()
     known = _plan_devices(devices, snapshot, now, set(node_numbers), stale_after, draft)
@@ -275,6 +277,16 @@ def _index(records: Iterable[_Record]) -> dict[str, list[_Record]]:
         if record.uisp_id:
             index[record.uisp_id].append(record)
     return index
+
+
+def _deactivation(
+    record_id: int, uisp_id: str, last_seen: datetime | None, reason: str
+) -> Deactivation:
+    # The abandon date is the day it was last seen (MeshDB), unknown when never seen.
+    abandon = last_seen.date() if last_seen else None
+    return Deactivation(
+        id=record_id, uisp_id=uisp_id, abandon_date=abandon, last_seen=last_seen, reason=reason
+    )
 
 
 def _stale(last_seen: datetime | None, now: datetime, stale_after: timedelta) -> bool:
@@ -325,20 +337,12 @@ def _plan_devices(
                 known.add(device.id)
             continue
         for record in records:
-            _plan_device(record, device, placeable, status, now, stale_after, plan)
+            _plan_device(record, device, placeable, status, now, stale_after, draft)
     seen = {device.id for device in snapshot.devices}
     for record in recorded:
         if record.uisp_id and record.uisp_id not in seen and record.status != DeviceStatus.INACTIVE:
             last = record.last_seen_in_uisp
-            draft.devices_to_deactivate.append(
-                Deactivation(
-                    id=record.id,
-                    uisp_id=record.uisp_id,
-                    abandon_date=last.date() if last else None,
-                    last_seen=last,
-                    reason=GONE,
-                )
-            )
+            draft.devices_to_deactivate.append(_deactivation(record.id, record.uisp_id, last, GONE))
     return known
 
 
@@ -386,15 +390,7 @@ def _plan_device(
         return
     last = device.last_seen or record.last_seen_in_uisp
     if record.status != DeviceStatus.INACTIVE and _stale(last, now, stale_after):
-        draft.devices_to_deactivate.append(
-            Deactivation(
-                id=record.id,
-                uisp_id=uisp_id,
-                abandon_date=last.date() if last else None,
-                last_seen=last,
-                reason=OFFLINE,
-            )
-        )
+        draft.devices_to_deactivate.append(_deactivation(record.id, uisp_id, last, OFFLINE))
 
 
 def _plan_links(
@@ -424,7 +420,9 @@ def _plan_links(
     orphans: dict[frozenset[str | None], list[RecordedLink]] = defaultdict(list)
     for record in recorded:
         if record.uisp_id and record.uisp_id not in listed:
-            orphans[frozenset((record.from_device_uisp_id, record.to_device_uisp_id))].append(record)
+            orphans[frozenset((record.from_device_uisp_id, record.to_device_uisp_id))].append(
+                record
+            )
     devices = {device.id: device for device in snapshot.devices}
     adopted: set[int] = set()
     for link in snapshot.links:
@@ -459,7 +457,7 @@ def _plan_links(
                         to_device_uisp_id=to_id,
                     )
                 )
-            _plan_link_status(record, link.id, status, last, now, stale_after, plan)
+            _plan_link_status(record, link.id, status, last, now, stale_after, draft)
     for record in recorded:
         if (
             record.uisp_id
@@ -468,13 +466,7 @@ def _plan_links(
             and record.status == LinkStatus.ACTIVE  # MeshDB: only Active links, unlike devices
         ):
             draft.links_to_deactivate.append(
-                Deactivation(
-                    id=record.id,
-                    uisp_id=record.uisp_id,
-                    abandon_date=record.last_seen.date() if record.last_seen else None,
-                    last_seen=record.last_seen,
-                    reason=GONE,
-                )
+                _deactivation(record.id, record.uisp_id, record.last_seen, GONE)
             )
 
 
@@ -522,12 +514,4 @@ def _plan_link_status(
         return
     last = observed_last_seen or record.last_seen
     if record.status != LinkStatus.INACTIVE and _stale(last, now, stale_after):
-        draft.links_to_deactivate.append(
-            Deactivation(
-                id=record.id,
-                uisp_id=uisp_id,
-                abandon_date=last.date() if last else None,
-                last_seen=last,
-                reason=OFFLINE,
-            )
-        )
+        draft.links_to_deactivate.append(_deactivation(record.id, uisp_id, last, OFFLINE))
