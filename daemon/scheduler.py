@@ -1,0 +1,209 @@
+"""The daemon: one APScheduler job per collector, shared safely between several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
+
+from collectors.errors import CollectorError
+from ipam import models as m
+from ipam.db import make_sessionmaker, transaction
+from ipam.settings import Settings
+
+log = logging.getLogger("meshkeeper.daemon")
+
+Job = Callable[[sessionmaker[Session], Settings], Awaitable[Any]]
+DATABASE_ERRORS = (OperationalError, PoolTimeout, DBAPIError, ConnectionError, OSError)
+MAX_BACKOFF_S = 60.0
+
+
+def job_lock_key(name: str) -> int:
+    """A stable advisory-lock key per collector (several daemons run each job at most once)."""
+    return 0x6D6B_1000_0000 + zlib.crc32(name.encode())
+
+
+class Daemon:
+    """Runs each collector on its interval; one run at a time per collector across processes."""
+
+    def __init__(self, settings: Settings, engine: Engine, jobs: dict[str, tuple[Job, float]]):
+        self.settings = settings
+        self.engine = engine
+        self.sessions = make_sessionmaker(engine)
+        self.jobs = jobs
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.running: set[asyncio.Task[Any]] = set()
+        self.failing: set[str] = set()
+        self.database_down = False
+        self.backoff: dict[str, float] = {}
+
+    def start(self) -> None:
+        """Schedule every enabled job; the first runs come within the jitter window."""
+        now = datetime.now(UTC)
+        for name, (_, interval) in self.jobs.items():
+            if interval <= 0:
+                log.info("%s collection disabled", name)
+                continue
+            self.scheduler.add_job(
+                self.run_job,
+                "interval",
+                seconds=interval,
+                args=[name],
+                id=name,
+                coalesce=True,
+                max_instances=1,
+                # Jitter spreads load, but never so much that a cycle looks like a repeat.
+                jitter=min(self.settings.jitter_s, interval * 0.1),
+                next_run_time=now + timedelta(seconds=1),
+                misfire_grace_time=max(1, int(interval)),
+            )
+        if not self.settings.probe_networks:
+            log.warning(
+                "MESHKEEPER_PROBE_NETWORKS is empty: monitoring sends no packet anywhere "
+                "(NYC Mesh sets 10.0.0.0/8)"
+            )
+        self.scheduler.start()
+
+    async def stop(self, grace_s: float = 8.0) -> None:
+        """Stop scheduling, let the batches in hand finish (up to grace_s), then cancel the rest."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.running:
+            done, pending = await asyncio.wait(set(self.running), timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1)
+
+    async def run_job(self, name: str) -> Any:
+        """One run of one collector, guarded by its advisory lock and its cycle record."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.running.add(task)
+        try:
+            return await self._run_locked(name)
+        except DATABASE_ERRORS as exc:
+            self._database_failed(name, exc)
+            return None
+        finally:
+            if task is not None:
+                self.running.discard(task)
+
+    async def _run_locked(self, name: str) -> Any:
+        job, interval = self.jobs[name]
+        key = job_lock_key(name)
+        conn = await asyncio.to_thread(self.engine.connect)
+        try:
+            got = await asyncio.to_thread(
+                lambda: conn.execute(select(func.pg_try_advisory_lock(key))).scalar()
+            )
+            if not got:
+                log.debug("%s: another daemon is running it", name)
+                return None
+            if not await asyncio.to_thread(self._claim_cycle, name, interval):
+                log.debug("%s: this cycle was already run by another daemon", name)
+                return None
+            self._database_back()
+            return await self._timed(name, job)
+        finally:
+            await asyncio.to_thread(self._release, conn, key)
+
+    @staticmethod
+    def _release(conn: Any, key: int) -> None:
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+        finally:
+            conn.close()
+
+    def _claim_cycle(self, name: str, interval: float) -> bool:
+        """Start a cycle unless another process started one less than a cycle ago."""
+        now = datetime.now(UTC)
+        with transaction(self.sessions) as session:
+            state = session.get(m.CollectorState, name, with_for_update=True)
+            if state is None:
+                state = m.CollectorState(name=name, runs_total=0, errors_total=0, targets=0)
+                session.add(state)
+            elif (
+                state.last_started is not None
+                and interval > 0
+                and now - state.last_started < timedelta(seconds=interval * 0.8)
+                and state.last_finished is not None
+                and state.last_finished >= state.last_started
+            ):
+                return False
+            state.last_started = now
+        return True
+
+    async def _timed(self, name: str, job: Job) -> Any:
+        started = datetime.now(UTC)
+        error: str | None = None
+        result = None
+        try:
+            result = await job(self.sessions, self.settings)
+        except CollectorError as exc:
+            error = str(exc)
+        except DATABASE_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one collector's bug must not stop the others
+            log.exception("%s failed", name)
+            error = f"{type(exc).__name__}: {exc}"
+        finished = datetime.now(UTC)
+        await asyncio.to_thread(self._record, name, started, finished, error, result)
+        if error and name not in self.failing:
+            self.failing.add(name)
+            log.warning("%s failing: %s", name, error)
+        elif not error and name in self.failing:
+            self.failing.discard(name)
+            log.info("%s recovered", name)
+        return result
+
+    def _record(
+        self, name: str, started: datetime, finished: datetime, error: str | None, result: Any
+    ) -> None:
+        with transaction(self.sessions) as session:
+            state = session.get(m.CollectorState, name, with_for_update=True)
+            if state is None:
+                state = m.CollectorState(name=name, runs_total=0, errors_total=0, targets=0)
+                session.add(state)
+            state.last_finished = finished
+            state.duration_s = (finished - started).total_seconds()
+            state.runs_total = (state.runs_total or 0) + 1
+            if error:
+                state.errors_total = (state.errors_total or 0) + 1
+                state.last_error = error[:500]
+            else:
+                state.last_success = finished
+                state.last_error = None
+                state.targets = int(getattr(result, "devices", 0) or 0)
+
+    def _database_failed(self, name: str, exc: BaseException) -> None:
+        """Log an outage once, and retry this job sooner, backing off up to a minute."""
+        if not self.database_down:
+            self.database_down = True
+            log.error("database unavailable (%s); retrying with back-off", _first_line(exc))
+        delay = min(MAX_BACKOFF_S, self.backoff.get(name, 1.0) * 2)
+        self.backoff[name] = delay
+        job = self.scheduler.get_job(name) if self.scheduler.running else None
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
+
+    def _database_back(self) -> None:
+        if self.database_down:
+            self.database_down = False
+            log.info("database reachable again; catching up")
+        self.backoff.clear()
+
+
+def _first_line(exc: BaseException) -> str:
+    text_ = str(exc).strip().splitlines()
+    return text_[0] if text_ else type(exc).__name__
