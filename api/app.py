@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
-from api import errors, numbers, resources
+from api import errors, numbers, resources, topology
 from ipam.db import make_sessionmaker
 from ipam.settings import Settings
 
@@ -34,6 +34,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     errors.install(app)
     # Fixed paths (nn-assign, /nodes/<nn>/addresses/) before the generic /<resource>/<key>/.
     app.include_router(numbers.router)
+    app.include_router(topology.router)
     for router in resources.routers():
         app.include_router(router)
 
