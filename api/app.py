@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
-from api import errors, numbers, resources, topology
+from api import errors, health, numbers, resources, topology
 from ipam.db import make_sessionmaker
 from ipam.settings import Settings
 
@@ -35,11 +35,12 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     # Fixed paths (nn-assign, /nodes/<nn>/addresses/) before the generic /<resource>/<key>/.
     app.include_router(numbers.router)
     app.include_router(topology.router)
+    app.include_router(health.router)
     for router in resources.routers():
         app.include_router(router)
 
     @app.get("/api/v1/", tags=["health"], summary="Health check (no auth)")
-    def health(request: Request) -> Any:
+    def health_check(request: Request) -> Any:
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))

@@ -20,10 +20,11 @@ from api.schemas.common import ErrorBody, Page
 from ipam import edits
 from ipam import models as m
 from ipam.errors import BadRequest, Invalid, NotFound
-from ipam.records import KINDS, count, delete, jsonable, load
+from ipam.records import KINDS, count, delete, family, jsonable, load
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
+IMMUTABLE_NUMBERS = {"install_number", "network_number"}
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,53 @@ class Resource:
 
 
 RESOURCES = [
-    Resource("members", people.MemberIn, people.MemberPatch, people.MemberOut, (m.Member.created, m.Member.id)),
-    Resource("buildings", people.BuildingIn, people.BuildingPatch, people.BuildingOut, (m.Building.created, m.Building.id)),
-    Resource("installs", people.InstallIn, people.InstallPatch, people.InstallOut, (m.Install.install_number,), "install_number"),
-    Resource("nodes", net.NodeIn, net.NodePatch, net.NodeOut, (m.Node.network_number.asc().nulls_last(), m.Node.id), "network_number"),
-    Resource("devices", net.DeviceIn, net.DevicePatch, net.DeviceOut | net.SectorOut | net.AccessPointOut, (m.Device.created, m.Device.id)),  # type: ignore[arg-type]
-    Resource("sectors", net.SectorIn, net.SectorPatch, net.SectorOut, (m.Sector.created, m.Sector.id)),
-    Resource("accesspoints", net.AccessPointIn, net.AccessPointPatch, net.AccessPointOut, (m.AccessPoint.created, m.AccessPoint.id)),
+    Resource(
+        "members",
+        people.MemberIn,
+        people.MemberPatch,
+        people.MemberOut,
+        (m.Member.created, m.Member.id),
+    ),
+    Resource(
+        "buildings",
+        people.BuildingIn,
+        people.BuildingPatch,
+        people.BuildingOut,
+        (m.Building.created, m.Building.id),
+    ),
+    Resource(
+        "installs",
+        people.InstallIn,
+        people.InstallPatch,
+        people.InstallOut,
+        (m.Install.install_number,),
+        "install_number",
+    ),
+    Resource(
+        "nodes",
+        net.NodeIn,
+        net.NodePatch,
+        net.NodeOut,
+        (m.Node.network_number.asc().nulls_last(), m.Node.id),
+        "network_number",
+    ),
+    Resource(
+        "devices",
+        net.DeviceIn,
+        net.DevicePatch,
+        net.DeviceOut | net.SectorOut | net.AccessPointOut,
+        (m.Device.created, m.Device.id),
+    ),  # type: ignore[arg-type]
+    Resource(
+        "sectors", net.SectorIn, net.SectorPatch, net.SectorOut, (m.Sector.created, m.Sector.id)
+    ),
+    Resource(
+        "accesspoints",
+        net.AccessPointIn,
+        net.AccessPointPatch,
+        net.AccessPointOut,
+        (m.AccessPoint.created, m.AccessPoint.id),
+    ),
     Resource("links", net.LinkIn, net.LinkPatch, net.LinkOut, (m.Link.created, m.Link.id)),
     Resource("loses", net.LOSIn, net.LOSPatch, net.LOSOut, (m.LOS.created, m.LOS.id)),
 ]
@@ -76,12 +117,16 @@ def paginate(
     """Run a select one page at a time and answer in MeshDB's page shape."""
     total = count(session, stmt)
     rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).unique().all()
+    return {**page_links(request, page, page_size, total), "results": [shape(r) for r in rows]}
+
+
+def page_links(request: Request, page: int, page_size: int, total: int) -> dict[str, Any]:
+    """The count and the next/previous URLs of a page (Django REST framework's shape)."""
     last = (total + page_size - 1) // page_size
     return {
         "count": total,
         "next": _page_url(request, page + 1) if page < last else None,
         "previous": _page_url(request, page - 1) if page > 1 and total else None,
-        "results": [shape(row) for row in rows],
     }
 
 
@@ -103,7 +148,8 @@ def build_router(res: Resource) -> APIRouter:
             return uuid.UUID(key)
         except ValueError:
             pass
-        if res.number and key.isdigit() and len(key) < 10:
+        # isascii: "²".isdigit() is true but int("²") fails.
+        if res.number and key.isascii() and key.isdigit() and len(key) < 10:
             column = getattr(model, res.number)
             found = session.scalar(select(model.id).where(column == int(key)))
             if found is None:
@@ -165,13 +211,21 @@ def build_router(res: Resource) -> APIRouter:
         return fetch(session, resolve(session, key))
 
     @router.put("/{key}/", response_model=res.out, summary=f"Replace a {kind.singular}")
-    def put(key: str, body: Annotated[res.create, Body()], session: DbSession, caller: Writer) -> Any:  # type: ignore[name-defined]
+    def put(
+        key: str, body: Annotated[res.create, Body()], session: DbSession, caller: Writer
+    ) -> Any:  # type: ignore[name-defined]
         record_id = resolve(session, key)
-        edits.update(session, kind, record_id, body.model_dump(), caller.name)
+        values = body.model_dump()
+        # A whole record that leaves out a number fixed once given keeps it: not an unset.
+        for name in IMMUTABLE_NUMBERS - body.model_fields_set:
+            values.pop(name, None)
+        edits.update(session, kind, record_id, values, caller.name)
         return fetch(session, record_id)
 
     @router.patch("/{key}/", response_model=res.out, summary=f"Change a {kind.singular}")
-    def patch(key: str, body: Annotated[res.patch, Body()], session: DbSession, caller: Writer) -> Any:  # type: ignore[name-defined]
+    def patch(
+        key: str, body: Annotated[res.patch, Body()], session: DbSession, caller: Writer
+    ) -> Any:  # type: ignore[name-defined]
         record_id = resolve(session, key)
         edits.update(session, kind, record_id, body.model_dump(exclude_unset=True), caller.name)
         return fetch(session, record_id)
@@ -186,7 +240,7 @@ def build_router(res: Resource) -> APIRouter:
         record_id = resolve(session, key)
         rows = session.scalars(
             select(m.History)
-            .where(m.History.resource == res.name, m.History.record_id == record_id)
+            .where(m.History.resource.in_(family(kind)), m.History.record_id == record_id)
             .order_by(m.History.id)
         ).all()
         if not rows:
