@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from ipam import models as m
+from ipam.health import observed_block
 
 
 def _ref(obj: Any) -> dict[str, Any] | None:
@@ -122,6 +123,7 @@ def node(obj: m.Node) -> dict[str, Any]:
     out["buildings"] = [_ref(b) for b in obj.buildings]
     out["installs"] = [install_ref(i) for i in obj.installs]
     out["devices"] = [_ref(d) for d in obj.devices]
+    out["observed"] = observed_block(obj.observation)
     return out
 
 
@@ -135,6 +137,7 @@ def device(obj: m.Device) -> dict[str, Any]:
         None if obj.management_address is None else str(obj.management_address)
     )
     out["node"] = node_ref(obj.node)
+    out["observed"] = observed_block(obj.observation)
     if isinstance(obj, m.Sector):
         out.update(radius=obj.radius, azimuth=obj.azimuth, width=obj.width)
     elif isinstance(obj, m.AccessPoint):
@@ -161,7 +164,7 @@ def los(obj: m.LOS) -> dict[str, Any]:
     return out
 
 
-_device_loads: list[LoaderOption] = [joinedload(m.Device.node)]
+_device_loads: list[LoaderOption] = [joinedload(m.Device.node), joinedload(m.Device.observation)]
 
 # What each shape reads, loaded up front: relationships are lazy="raise".
 LOADS: dict[str, list[LoaderOption]] = {
@@ -179,10 +182,11 @@ LOADS: dict[str, list[LoaderOption]] = {
         selectinload(m.Node.buildings),
         selectinload(m.Node.installs),
         selectinload(m.Node.devices),
+        joinedload(m.Node.observation),
     ],
     "devices": _device_loads,
-    "sectors": [joinedload(m.Sector.node)],
-    "accesspoints": [joinedload(m.AccessPoint.node)],
+    "sectors": [joinedload(m.Sector.node), joinedload(m.Sector.observation)],
+    "accesspoints": [joinedload(m.AccessPoint.node), joinedload(m.AccessPoint.observation)],
     "links": [],
     "loses": [],
 }

@@ -35,6 +35,9 @@ def test_node_health_after_a_poll(api, sessions, settings):
     # No management address: the node's router address 10.69.4.92, which the guard refuses.
     assert by_name["nycmesh-492-1"]["observed_status"] == "unknown"
     assert by_name["nycmesh-492-1"]["last_error"] == "not allowed"
+    assert api.get("/api/v1/nodes/492/").json()["observed"]["status"] == "up"
+    record = api.get(f"/api/v1/devices/{devices[0]['id']}/").json()
+    assert record["observed"]["status"] == "up" and record["observed"]["address"] == "127.0.0.2"
     one = api.get(f"/api/v1/devices/{devices[0]['id']}/health/").json()
     assert one["observed_status"] == "up" and one["packet_loss"] == 0.0
 
