@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
+from collectors.errors import CollectorError
 from daemon import systemd
 from daemon.jobs import default_jobs
 from daemon.scheduler import Daemon
@@ -127,7 +128,11 @@ def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         job, _ = jobs[name]
         started = time.monotonic()
-        outcome = asyncio.run(job(sessions, settings))
+        try:
+            outcome = asyncio.run(job(sessions, settings))
+        except CollectorError as exc:
+            print(f"{name}: failed: {exc.reason}", file=sys.stderr)
+            return 1
         took = time.monotonic() - started
         print(f"{name}: {describe(outcome)} in {took:.2f} s")
     return 0
