@@ -16,6 +16,7 @@ from ipam.settings import Settings
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "meshkeeper"
+MIGRATION_LOCK = 0x6D6B_0000
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -95,5 +96,8 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
+        # Several processes may start at once (API and daemon units): one migrates, the others
+        # wait for it and then find nothing to do.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
