@@ -9,7 +9,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
-from api import errors, health, numbers, resources, topology
+from api import (
+    bulk,
+    errors,
+    events,
+    health,
+    join,
+    mapdata,
+    metrics,
+    numbers,
+    resources,
+    topology,
+    webhooks,
+)
+from api.limits import InFlightLimit
 from ipam.db import make_sessionmaker
 from ipam.settings import Settings
 
@@ -32,10 +45,21 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     errors.install(app)
-    # Fixed paths (nn-assign, /nodes/<nn>/addresses/) before the generic /<resource>/<key>/.
-    app.include_router(numbers.router)
-    app.include_router(topology.router)
-    app.include_router(health.router)
+    app.add_middleware(InFlightLimit)
+    metrics.install(app)
+    # Fixed paths (nn-assign, export.csv, /nodes/<nn>/addresses/) before the generic
+    # /<resource>/<key>/ routes, which would otherwise take them as a key.
+    for router in (
+        numbers.router,
+        bulk.router,
+        join.router,
+        topology.router,
+        health.router,
+        events.router,
+        webhooks.router,
+        mapdata.router,
+    ):
+        app.include_router(router)
     for router in resources.routers():
         app.include_router(router)
 

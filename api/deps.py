@@ -50,15 +50,15 @@ def _bearer(request: Request) -> str | None:
 def require(role: TokenRole) -> Callable[..., Caller]:
     """A dependency that lets through tokens of at least this role (401 none, 403 too weak)."""
 
-    def check(request: Request) -> Caller:
+    def check(request: Request, session: DbSession) -> Caller:
+        # The request's own session: one connection per request, token check included.
         secret = _bearer(request)
         if secret is None:
             raise HTTPException(401, "authentication required: send Authorization: Bearer <token>")
-        with request.app.state.sessions() as session:
-            token = authenticate(session, secret)
-            if token is None:
-                raise HTTPException(401, "invalid or revoked token")
-            caller = Caller(token.name, TokenRole(token.role))
+        token = authenticate(session, secret)
+        if token is None:
+            raise HTTPException(401, "invalid or revoked token")
+        caller = Caller(token.name, TokenRole(token.role))
         if RANK[caller.role] < RANK[role]:
             raise HTTPException(403, f"role {caller.role} may not do this; needs {role}")
         return caller

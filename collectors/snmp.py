@@ -91,9 +91,7 @@ async def collect(
     for position, target in enumerate(targets):
         if not guard.allows(target.address):
             # Refused addresses get no session, so no packet can ever be built for them.
-            observations[position] = SnmpObservation(
-                target.address, target.port, error=NOT_ALLOWED
-            )
+            observations[position] = SnmpObservation(target.address, target.port, error=NOT_ALLOWED)
             continue
         try:
             session = await open_session(
@@ -189,9 +187,7 @@ async def _poll(session: Session, started: float, max_rows: int) -> SnmpObservat
     )
 
 
-async def _fetch_family(
-    session: Session, family: Family, first: Fetched, max_rows: int
-) -> Fetched:
+async def _fetch_family(session: Session, family: Family, first: Fetched, max_rows: int) -> Fetched:
     # Objects the first round already answered (a probe can be one) are not asked again.
     known = {oid: first.nexts[oid] for oid in family.singles if oid in first.nexts}
     singles = [oid for oid in family.singles if oid not in known]

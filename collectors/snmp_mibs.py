@@ -87,7 +87,9 @@ def as_mac(value: Any) -> str | None:
     raw = bytes(value.asOctets())
     if len(raw) == 6:
         return mac_from_octets(raw)
-    hexdigits = "".join(ch for ch in raw.decode("ascii", "replace") if ch in "0123456789abcdefABCDEF")
+    hexdigits = "".join(
+        ch for ch in raw.decode("ascii", "replace") if ch in "0123456789abcdefABCDEF"
+    )
     if len(hexdigits) == 12:
         return mac_from_octets(bytes.fromhex(hexdigits))
     return None

@@ -288,7 +288,9 @@ MT_RTAB = dict(
         strict=True,
     )
 )
-MT_60_STA = dict(zip(("remote", "phy", "rssi", "distance"), _o(MT + ".9.1", 3, 8, 9, 10), strict=True))
+MT_60_STA = dict(
+    zip(("remote", "phy", "rssi", "distance"), _o(MT + ".9.1", 3, 8, 9, 10), strict=True)
+)
 MT_60_MODES = {0: "apBridge", 1: "stationBridge", 2: "sniff", 3: "bridge"}
 # mtxrLicVersion: the RouterOS version string, on every RouterOS device.
 ROS_VERSION = oid_of("1.3.6.1.4.1.14988.1.1.4.4")
@@ -428,7 +430,13 @@ FAMILIES: tuple[Family, ...] = (
         (),
         parse_airfiber,
     ),
-    Family("ltu", oid_of(LTU), (LTU_ROLE, LTU_FREQ, LTU_WIDTH, LTU_FW), tuple(LTU_STA.values()), parse_ltu),
+    Family(
+        "ltu",
+        oid_of(LTU),
+        (LTU_ROLE, LTU_FREQ, LTU_WIDTH, LTU_FW),
+        tuple(LTU_STA.values()),
+        parse_ltu,
+    ),
     Family(
         "af60",
         oid_of(AF60),

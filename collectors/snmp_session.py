@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -73,17 +74,16 @@ _engine_loop: asyncio.AbstractEventLoop | None = None
 
 
 def snmp_engine() -> SnmpEngine:
-    """The process's one SnmpEngine, made on first use (and again only if the event loop changed)."""
+    """The process's one SnmpEngine, made on first use (again only if the event loop changed)."""
     global _engine, _engine_loop
     loop = asyncio.get_running_loop()
     if _engine is None or _engine_loop is not loop:
         # pysnmp binds its UDP socket to the loop that first used it; a new loop (a second
         # asyncio.run, a test) needs a new engine, and the old one is only closed, never reused.
         if _engine is not None:
-            try:
+            # The old loop may already be closed: then there is nothing left to release.
+            with contextlib.suppress(Exception):
                 _engine.close_dispatcher()
-            except Exception:  # the old loop may already be closed; nothing left to release
-                pass
         _engine = SnmpEngine()
         _engine_loop = loop
         _transports.clear()
@@ -280,7 +280,11 @@ async def fetch(
         # Later steps ask for as many rows as fit: the hint was only for the first request.
         repetitions = max_rows + 1
         full = {c for c in active if len(out.columns[c]) >= max_rows}
-        out.truncated = out.truncated or bool(full - ended)
+        for column in full:
+            # The row past the cap was only asked for to learn whether the column ends there.
+            if len(out.columns[column]) > max_rows or column not in ended:
+                out.truncated = True
+            del out.columns[column][max_rows:]
         active = [c for c in active if c not in ended and c not in full]
         if active and not moved:
             # The agent answered without a single new row: stop rather than ask forever.

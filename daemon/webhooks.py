@@ -258,9 +258,11 @@ async def deliver_once(
         nonlocal total
         async with limiter:
             try:
-                total += await deliver_subscription(
+                # Awaited first: `total += await ...` would read total before the await.
+                sent = await deliver_subscription(
                     sessions, client, webhook_id, now=now, max_failures=max_failures, batch=batch
                 )
+                total += sent
             except SQLAlchemyError as exc:
                 # One subscription's database trouble must not cancel the others' deliveries.
                 log.warning("webhook %s: delivery round failed: %s", webhook_id, exc)

@@ -64,14 +64,18 @@ def resolve_database_url(settings: Settings) -> str:
     return ensure_database(admin_url, DATABASE_NAME)
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """One engine per process; short connect and statement timeouts so an outage fails fast."""
+def make_engine(url: str, *, pool_size: int = 20) -> Engine:
+    """One engine per process; a short connect timeout so an outage fails fast.
+
+    The pool (20 + 30 overflow) is larger than the API's 40 worker threads, so a burst waits
+    on PostgreSQL's locks, not on the pool; pool_timeout only bounds a pathological queue.
+    """
     return create_engine(
         normalise_url(url),
         pool_size=pool_size,
-        max_overflow=20,
+        max_overflow=30,
         pool_pre_ping=True,
-        pool_timeout=5,
+        pool_timeout=30,
         connect_args={"connect_timeout": 2},
     )
 

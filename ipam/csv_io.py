@@ -1,0 +1,705 @@
+"""CSV export and import of installs and members in MeshDB's bulk-install column layout.
+
+Columns (MeshDB's templates, "How to bulk create installs"):
+
+- installs: node,status,request_date,install_date,abandon_date,building,unit,roof_access,
+  member,referral,notes,diy. `node` is a network number or a node UUID; `building` and
+  `member` are UUIDs.
+- members: name,primary_email_address,stripe_email_address,additional_email_addresses,
+  phone_number,additional_phone_numbers,slack_handle,notes.
+
+Export writes those columns in that order, then `id` (and `install_number` for installs).
+Import accepts the columns in any order, case-insensitively; `building` and `member`
+(installs) or `name` (members) must be present, and no unknown column may be.
+
+Values:
+- dates: MM/DD/YYYY (the template's) or ISO YYYY-MM-DD on import; ISO on export.
+  `request_date` is a timestamp: it exports as ISO 8601 with its offset and imports from
+  that, or from a bare date read as midnight UTC.
+- booleans: 1/0, true/false, yes/no (any case) on import, empty for none; 1/0 on export.
+- list columns (additional_email_addresses, additional_phone_numbers): ";" on export
+  (no quoting needed in a spreadsheet); ";" or "," between items on import.
+- an empty cell is "no value": a new record gets the API's default; an update clears a
+  field that may be empty and keeps the current value of one that may not (status,
+  roof_access, request_date, building, member, name); an empty list column clears the list.
+
+Import semantics (MeshDB's import does the same): a row with an `id` updates that record
+(like PATCH), a row without one creates a record (like POST); `install_number`, when given,
+must be the record's own. Every row goes through the API's own schemas (passed in as
+`Schemas`: pydantic lives in api/), all references are checked, and only when every row is
+valid are the rows written, in file order, in the caller's transaction, through
+`ipam.edits` (so each write has its history row and event). Any bad row means nothing is
+written and `ImportRejected` carries a report per row. A dry run stops after validation:
+writing and rolling back would burn install numbers (an identity sequence never rolls back).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import IO, Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ipam import edits
+from ipam import models as m
+from ipam.errors import BadRequest, DomainError, Invalid
+from ipam.records import KINDS
+
+LIST_SEPARATOR = ";"
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000
+REPORT_ROWS = 1000  # rows with errors listed in one report; the count says how many in all
+CHUNK = 500  # rows per streamed export chunk and per IN (...) lookup
+KINDS_CSV = ("installs", "members")
+CLI_ACTOR = "cli-import"
+
+
+class CsvFormatError(BadRequest):
+    """The file is not a CSV this import can read: encoding, header, size (400)."""
+
+
+class ImportRejected(Invalid):
+    """At least one row is invalid; nothing was written (422 with a report per row)."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem in one row."""
+
+    field: str
+    message: str
+
+
+# --- cell parsers (pure): each takes a non-empty cell and raises ValueError saying why ---
+
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TRUE = {"1", "true", "yes"}
+FALSE = {"0", "false", "no"}
+
+
+def parse_text(cell: str) -> str:
+    """Text as given."""
+    return cell
+
+
+def parse_bool(cell: str) -> bool:
+    """1/0, true/false, yes/no in any case."""
+    word = cell.strip().lower()
+    if word in TRUE:
+        return True
+    if word in FALSE:
+        return False
+    raise ValueError(f"{cell!r} is not a boolean (1/0, true/false, yes/no)")
+
+
+def parse_date(cell: str) -> date:
+    """MM/DD/YYYY or YYYY-MM-DD."""
+    value = cell.strip()
+    try:
+        us = _US_DATE.match(value)
+        if us:
+            month, day, year = (int(g) for g in us.groups())
+            return date(year, month, day)
+        if _ISO_DATE.match(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a real date") from None
+    raise ValueError(f"{cell!r} is not a date (MM/DD/YYYY or YYYY-MM-DD)")
+
+
+def parse_datetime(cell: str) -> datetime:
+    """A date (midnight UTC) or an ISO 8601 timestamp (UTC when it has no offset)."""
+    value = cell.strip()
+    if _US_DATE.match(value) or _ISO_DATE.match(value):
+        day = parse_date(value)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{cell!r} is not a date or timestamp (MM/DD/YYYY, YYYY-MM-DD or ISO 8601)"
+        ) from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def parse_uuid(cell: str) -> uuid.UUID:
+    """A UUID."""
+    try:
+        return uuid.UUID(cell.strip())
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a UUID") from None
+
+
+def parse_int(cell: str) -> int:
+    """A whole number."""
+    value = cell.strip()
+    if value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    raise ValueError(f"{cell!r} is not a whole number")
+
+
+def parse_node(cell: str) -> int | uuid.UUID:
+    """A network number (resolved to its node later) or a node UUID."""
+    value = cell.strip()
+    if value.isascii() and value.isdigit():
+        number = int(value) if len(value) < 10 else 0
+        if not m.NN_MIN <= number <= m.NN_MAX:
+            raise ValueError(f"{cell!r} is not a network number ({m.NN_MIN}-{m.NN_MAX})")
+        return number
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValueError(f"{cell!r} is neither a network number nor a node UUID") from None
+
+
+def parse_list(cell: str) -> list[str]:
+    """Items separated by ';' or ',' (blank items dropped)."""
+    return [item.strip() for item in re.split(r"[;,]", cell) if item.strip()]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column: how a cell becomes a value, and what an empty cell means."""
+
+    name: str
+    parse: Callable[[str], Any] = parse_text
+    nullable: bool = True  # on update, an empty cell clears the field (else keeps it)
+    strip: bool = True  # notes keep their spacing exactly, so a round trip changes nothing
+    is_list: bool = False
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns of one kind's CSV."""
+
+    kind: str
+    columns: tuple[Column, ...]  # MeshDB's, in export order
+    extras: tuple[Column, ...]  # ours: id (and install_number), exported last
+    required: tuple[str, ...]
+
+    @property
+    def header(self) -> list[str]:
+        """The export header."""
+        return [c.name for c in (*self.columns, *self.extras)]
+
+    def column(self, name: str) -> Column:
+        """A column by name."""
+        return next(c for c in (*self.columns, *self.extras) if c.name == name)
+
+
+_ID = Column("id", parse_uuid)
+LAYOUTS: dict[str, Layout] = {
+    "installs": Layout(
+        "installs",
+        (
+            Column("node", parse_node),
+            Column("status", nullable=False),
+            Column("request_date", parse_datetime, nullable=False),
+            Column("install_date", parse_date),
+            Column("abandon_date", parse_date),
+            Column("building", parse_uuid, nullable=False),
+            Column("unit"),
+            Column("roof_access", parse_bool, nullable=False),
+            Column("member", parse_uuid, nullable=False),
+            Column("referral", strip=False),
+            Column("notes", strip=False),
+            Column("diy", parse_bool),
+        ),
+        (_ID, Column("install_number", parse_int)),
+        ("building", "member"),
+    ),
+    "members": Layout(
+        "members",
+        (
+            Column("name", nullable=False),
+            Column("primary_email_address"),
+            Column("stripe_email_address"),
+            Column("additional_email_addresses", parse_list, is_list=True),
+            Column("phone_number"),
+            Column("additional_phone_numbers", parse_list, is_list=True),
+            Column("slack_handle"),
+            Column("notes", strip=False),
+        ),
+        (_ID,),
+        ("name",),
+    ),
+}
+
+
+def layout_of(kind: str) -> Layout:
+    """The layout of installs or members."""
+    if kind not in LAYOUTS:
+        raise BadRequest(f"kind: {kind!r} is not one of {', '.join(KINDS_CSV)}", field="kind")
+    return LAYOUTS[kind]
+
+
+# --- reading a file (pure) ---
+
+
+@dataclass(frozen=True)
+class Row:
+    """A data row: its 1-based number (the header is row 0), its cells, or why it is unreadable."""
+
+    number: int
+    cells: dict[str, str]
+    error: str | None = None
+
+
+def decode(data: bytes | str) -> str:
+    """The file's text: UTF-8 (a leading byte-order mark, as Excel writes, is dropped)."""
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CsvFormatError(
+            f"encoding: the file is not UTF-8 (byte {exc.start} is "
+            f"{data[exc.start : exc.start + 1]!r}); save it as CSV UTF-8",
+            field="encoding",
+        ) from None
+
+
+def check_header(layout: Layout, header: list[str]) -> list[str]:
+    """The header's column names, normalised; CsvFormatError naming what is wrong."""
+    names = [name.strip().lower() for name in header]
+    known = set(layout.header)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise CsvFormatError(
+            f"header: unknown column {', '.join(repr(u) for u in unknown)}; "
+            f"{layout.kind} columns are {','.join(layout.header)}",
+            field="header",
+        )
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        raise CsvFormatError(f"header: column {', '.join(doubled)} appears twice", field="header")
+    missing = [n for n in layout.required if n not in names]
+    if missing:
+        raise CsvFormatError(
+            f"header: missing required column {', '.join(missing)}", field="header"
+        )
+    return names
+
+
+def read_table(data: bytes | str, kind: str, *, max_rows: int = MAX_ROWS) -> list[Row]:
+    """The file's data rows; blank rows are skipped, ragged ones carry an error."""
+    layout = layout_of(kind)
+    reader = csv.reader(io.StringIO(decode(data), newline=""))
+    rows: list[Row] = []
+    try:
+        header = next(reader, None)
+        if not header or not any(cell.strip() for cell in header):
+            raise CsvFormatError("header: the file is empty; expected a header row", field="header")
+        names = check_header(layout, header)
+        for number, cells in enumerate(reader, start=1):
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(rows) >= max_rows:
+                raise CsvFormatError(
+                    f"rows: more than {max_rows} data rows; split the file", field="rows"
+                )
+            if len(cells) != len(names):
+                error = f"has {len(cells)} fields, the header has {len(names)}"
+                rows.append(Row(number, {}, error))
+            else:
+                rows.append(Row(number, dict(zip(names, cells, strict=True))))
+    except csv.Error as exc:
+        raise CsvFormatError(f"csv: line {reader.line_num}: {exc}", field="csv") from None
+    return rows
+
+
+def convert_row(layout: Layout, cells: dict[str, str]) -> tuple[dict[str, Any], list[FieldError]]:
+    """Cells to values (an empty cell to None, or [] for a list); a FieldError per bad cell."""
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, cell in cells.items():
+        column = layout.column(name)
+        text = cell.strip() if column.strip else cell
+        if not text.strip():
+            values[name] = [] if column.is_list else None
+            continue
+        try:
+            values[name] = column.parse(text)
+        except ValueError as exc:
+            errors.append(FieldError(name, str(exc)))
+    return values, errors
+
+
+# --- writing a file ---
+
+
+def format_cell(value: Any) -> str:
+    """A value as a CSV cell: ISO dates, 1/0 booleans, ';'-joined lists, empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return LIST_SEPARATOR.join(str(v) for v in value)
+    return str(value)
+
+
+def _export_columns(kind: str) -> tuple[Any, ...]:
+    """Columns in header order; an install's node is two (its network number, else its id)."""
+    layout = LAYOUTS[kind]
+    model = KINDS[kind].model
+    refs = {"node", "building", "member"}
+    names = [
+        f"{c.name}_id" if c.name in refs else c.name for c in (*layout.columns, *layout.extras)
+    ]
+    columns = tuple(getattr(model, name) for name in names)
+    return (m.Node.network_number, *columns) if kind == "installs" else columns
+
+
+def _export_select(kind: str) -> Any:
+    """One query for the whole export (no ORM objects, no N+1)."""
+    if kind == "installs":
+        return (
+            select(*_export_columns(kind))
+            .outerjoin(m.Node, m.Node.id == m.Install.node_id)
+            .order_by(m.Install.install_number)
+        )
+    return select(*_export_columns(kind)).order_by(m.Member.created, m.Member.id)
+
+
+def export_cells(kind: str, row: Any) -> list[str]:
+    """One result row as cells (installs: the node as its network number when it has one)."""
+    values = list(row)
+    if kind == "installs":
+        number, node_id = values[0], values[1]
+        values = [number if number is not None else node_id, *values[2:]]
+    return [format_cell(v) for v in values]
+
+
+def export_csv(session: Session, kind: str) -> Iterator[str]:
+    """The CSV text in chunks, read from the database by a server-side cursor."""
+    layout = layout_of(kind)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(layout.header)
+    result = session.execute(_export_select(kind).execution_options(yield_per=CHUNK))
+    for partition in result.partitions():
+        writer.writerows(export_cells(kind, row) for row in partition)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+# --- importing ---
+
+
+@dataclass(frozen=True)
+class Schemas:
+    """The API's create and patch schemas of one kind: the same rules as POST and PATCH."""
+
+    create: type[BaseModel]
+    patch: type[BaseModel]
+
+
+def default_schemas(kind: str) -> Schemas:
+    """The API's member or install schemas (imported here: pydantic schemas live in api/)."""
+    from api.schemas import people
+
+    if kind == "installs":
+        return Schemas(people.InstallIn, people.InstallPatch)
+    return Schemas(people.MemberIn, people.MemberPatch)
+
+
+@dataclass
+class Op:
+    """One validated row: create (record_id None) or update, with the values to write."""
+
+    row: int
+    record_id: uuid.UUID | None
+    values: dict[str, Any]
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, dry, would do)."""
+
+    kind: str
+    created: int = 0
+    updated: int = 0
+    created_ids: list[str] = field(default_factory=list)
+    install_numbers: list[int] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """The 200 answer."""
+        verb = "would create" if self.dry_run else "created"
+        body: dict[str, Any] = {
+            "detail": f"{verb} {self.created} and "
+            f"{'would update' if self.dry_run else 'updated'} {self.updated} {self.kind}",
+            "dry_run": self.dry_run,
+            "created": self.created,
+            "updated": self.updated,
+            "created_ids": self.created_ids,
+        }
+        if self.kind == "installs":
+            body["install_numbers"] = self.install_numbers
+        return body
+
+
+class _Errors:
+    """Errors by row number."""
+
+    def __init__(self) -> None:
+        self.by_row: dict[int, list[FieldError]] = {}
+
+    def add(self, row: int, name: str, message: str) -> None:
+        self.by_row.setdefault(row, []).append(FieldError(name, message))
+
+    def fields(self, row: int) -> set[str]:
+        return {e.field.split(".")[0] for e in self.by_row.get(row, [])}
+
+    def reject(self) -> ImportRejected:
+        numbers = sorted(self.by_row)
+        shown = numbers[:REPORT_ROWS]
+        more = f" (the first {REPORT_ROWS} are listed)" if len(numbers) > REPORT_ROWS else ""
+        first = self.by_row[numbers[0]][0]
+        return ImportRejected(
+            f"{len(numbers)} row(s) have errors{more}, nothing was written; "
+            f"first: row {numbers[0]}, {first.field}: {first.message}",
+            field="rows",
+            created=0,
+            updated=0,
+            rows_with_errors=len(numbers),
+            rows=[
+                {
+                    "row": n,
+                    "errors": [{"field": e.field, "message": e.message} for e in self.by_row[n]],
+                }
+                for n in shown
+            ],
+        )
+
+
+def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _existing(session: Session, column: Any, wanted: Iterable[Any], *extra: Any) -> dict:
+    """column value -> (row) for the wanted values that exist, looked up CHUNK at a time."""
+    found: dict[Any, Any] = {}
+    for batch in _chunks(set(wanted)):
+        for row in session.execute(select(column, *extra).where(column.in_(batch))):
+            found[row[0]] = row
+    return found
+
+
+def _schema_errors(exc: ValidationError) -> list[FieldError]:
+    return [FieldError(".".join(str(p) for p in e["loc"]) or "row", e["msg"]) for e in exc.errors()]
+
+
+def _resolve_nodes(session: Session, ops: list[Op], errors: _Errors) -> None:
+    """Network numbers in the node column become node ids (one query for the file)."""
+    numbers = {op.values["node"] for op in ops if isinstance(op.values.get("node"), int)}
+    nodes = _existing(session, m.Node.network_number, numbers, m.Node.id)
+    for op in ops:
+        number = op.values.get("node")
+        if isinstance(number, int):
+            if number in nodes:
+                op.values["node"] = nodes[number].id
+            else:
+                errors.add(op.row, "node", f"no node with network number {number}")
+                del op.values["node"]
+
+
+def _check_targets(session: Session, layout: Layout, ops: list[Op], errors: _Errors) -> None:
+    """Every id to update and every referenced record exists (one query per table)."""
+    model = KINDS[layout.kind].model
+    updates = [op for op in ops if op.record_id is not None]
+    extra = (m.Install.install_number,) if layout.kind == "installs" else ()
+    current = _existing(session, model.id, (op.record_id for op in updates), *extra)  # type: ignore[attr-defined]
+    seen: dict[uuid.UUID | None, int] = {}
+    for op in updates:
+        if op.record_id not in current:
+            errors.add(op.row, "id", f"no {KINDS[layout.kind].singular} with id {op.record_id}")
+        elif op.record_id in seen:
+            errors.add(op.row, "id", f"row {seen[op.record_id]} already updates this record")
+        else:
+            seen[op.record_id] = op.row
+            given = op.values.get("install_number")
+            if given is not None and given != current[op.record_id].install_number:
+                errors.add(
+                    op.row,
+                    "install_number",
+                    f"{given} is not this install's number "
+                    f"({current[op.record_id].install_number}); it never changes",
+                )
+    if layout.kind != "installs":
+        return
+    for name, target in (("member", m.Member), ("building", m.Building), ("node", m.Node)):
+        wanted = {op.values[name] for op in ops if op.values.get(name) is not None}
+        found = _existing(session, target.id, wanted)
+        for op in ops:
+            value = op.values.get(name)
+            if value is not None and value not in found:
+                errors.add(op.row, name, f"no {target.__tablename__} with id {value}")
+
+
+def plan_import(session: Session, kind: str, rows: list[Row], schemas: Schemas) -> list[Op]:
+    """Validate every row (schemas, then references); ImportRejected if any is bad."""
+    layout = layout_of(kind)
+    errors = _Errors()
+    ops: list[Op] = []
+    for row in rows:
+        if row.error:
+            errors.add(row.number, "row", row.error)
+            continue
+        values, bad = convert_row(layout, row.cells)
+        for problem in bad:
+            errors.add(row.number, problem.field, problem.message)
+        record_id = values.pop("id", None)
+        if record_id is None and values.get("install_number") is not None:
+            errors.add(
+                row.number, "install_number", "given by the database: leave it empty for new rows"
+            )
+        ops.append(Op(row.number, record_id, values))
+    if kind == "installs":
+        _resolve_nodes(session, ops, errors)
+    for op in ops:
+        op.values = _validated(layout, schemas, op, errors)
+    _check_targets(session, layout, ops, errors)
+    if errors.by_row:
+        raise errors.reject()
+    return ops
+
+
+def _validated(layout: Layout, schemas: Schemas, op: Op, errors: _Errors) -> dict[str, Any]:
+    """The row's values as the API's schema gives them (POST's for creates, PATCH's for updates)."""
+    failed = errors.fields(op.row)
+    if op.record_id is None:
+        data = {k: v for k, v in op.values.items() if v is not None and k not in failed}
+        schema, unset_too = schemas.create, True
+    else:
+        data = {
+            k: v
+            for k, v in op.values.items()
+            if k not in failed and (v is not None or layout.column(k).nullable)
+        }
+        schema, unset_too = schemas.patch, False
+    try:
+        return schema.model_validate(data).model_dump(exclude_unset=not unset_too)
+    except ValidationError as exc:
+        for problem in _schema_errors(exc):
+            # A cell that did not parse is reported once, not again as "Field required".
+            if problem.field.split(".")[0] not in failed:
+                errors.add(op.row, problem.field, problem.message)
+        return {}
+
+
+def apply_plan(session: Session, kind: str, ops: list[Op], actor: str) -> ImportResult:
+    """Write validated rows in file order through ipam.edits (history and events included)."""
+    record_kind = KINDS[kind]
+    result = ImportResult(kind)
+    for op in ops:
+        try:
+            if op.record_id is None:
+                obj = edits.create(session, record_kind, op.values, actor)
+                result.created += 1
+                result.created_ids.append(str(obj.id))
+                if kind == "installs":
+                    result.install_numbers.append(obj.install_number)
+            else:
+                edits.update(session, record_kind, op.record_id, op.values, actor)
+                result.updated += 1
+        except DomainError as exc:
+            # A rule only the write can check: the caller rolls the whole file back.
+            errors = _Errors()
+            errors.add(op.row, exc.field or "row", exc.message)
+            raise errors.reject() from exc
+        # Every flush scans the whole identity map: keeping fifty thousand written rows (and
+        # their history and events) in it would make the import quadratic.
+        session.flush()
+        session.expunge_all()
+    return result
+
+
+def import_csv(
+    session: Session,
+    kind: str,
+    data: bytes | str,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    schemas: Schemas | None = None,
+    max_rows: int = MAX_ROWS,
+) -> ImportResult:
+    """Read, validate and (unless dry) write one file in the caller's transaction."""
+    rows = read_table(data, kind, max_rows=max_rows)
+    ops = plan_import(session, kind, rows, schemas or default_schemas(kind))
+    if dry_run:
+        created = sum(op.record_id is None for op in ops)
+        return ImportResult(kind, created=created, updated=len(ops) - created, dry_run=True)
+    return apply_plan(session, kind, ops, actor)
+
+
+# --- the command line (wired by daemon/cli.py) ---
+
+
+def cli_export(sessions: sessionmaker[Session], kind: str, out_stream: IO[str]) -> None:
+    """Write the kind's CSV to a text stream (open files with newline='')."""
+    with sessions() as session:
+        for chunk in export_csv(session, kind):
+            out_stream.write(chunk)
+
+
+def cli_import(
+    sessions: sessionmaker[Session],
+    kind: str,
+    in_stream: IO[bytes] | IO[str],
+    *,
+    dry_run: bool,
+    schemas: Schemas | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Import a file in one transaction and print the report: 0 done, 1 bad rows, 2 bad file."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        data = in_stream.read()
+    except UnicodeDecodeError:
+        print("error: encoding: the file is not UTF-8; save it as CSV UTF-8", file=err)
+        return 2
+    try:
+        with sessions() as session, session.begin():
+            result = import_csv(
+                session, kind, data, actor=CLI_ACTOR, dry_run=dry_run, schemas=schemas
+            )
+    except ImportRejected as exc:
+        print(f"error: {exc.message}", file=err)
+        for row in exc.extra["rows"]:
+            for problem in row["errors"]:
+                print(f"row {row['row']}: {problem['field']}: {problem['message']}", file=err)
+        return 1
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=err)
+        return 2
+    print(result.as_json()["detail"], file=out)
+    if result.install_numbers:
+        print("install numbers: " + json.dumps(result.install_numbers), file=out)
+    return 0
