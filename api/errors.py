@@ -29,9 +29,16 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _whole_body(err: dict[str, Any]) -> bool:
+    """An error about the body as a whole: not JSON, not an object, or absent."""
+    return err["type"] == "json_invalid" or tuple(err.get("loc", ())) == ("body",)
+
+
 def _item(err: dict[str, Any]) -> dict[str, Any]:
     ctx = err.get("ctx") or {}
-    item = {"field": _field(tuple(err.get("loc", ()))), "rule": err["type"], "message": err["msg"]}
+    # json_invalid's loc ends in a character position, not a field.
+    field = "body" if _whole_body(err) else _field(tuple(err.get("loc", ())))
+    item = {"field": field, "rule": err["type"], "message": err["msg"]}
     expected = ctx.get("expected")
     if err["type"] == "enum" and isinstance(expected, str):
         item["allowed"] = [part.strip(" '") for part in expected.replace(" or ", ",").split(",")]
@@ -39,10 +46,11 @@ def _item(err: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-    items = [_item(e) for e in exc.errors()]
-    if any(i["rule"] in ("json_invalid", "model_attributes_type") for i in items) or any(
-        i["rule"] == "dict_type" and i["field"] == "body" for i in items
-    ):
+    errors = exc.errors()
+    items = [_item(e) for e in errors]
+    # A body that is not a JSON object at all is a malformed request (400); a nested value
+    # of the wrong shape (e.g. a reference that is neither a UUID nor {"id": ...}) is a 422.
+    if any(_whole_body(e) for e in errors):
         return JSONResponse(error_body("malformed JSON body", items), status_code=400)
     summary = "; ".join(f"{i['field']}: {i['message']}" for i in items[:5])
     return JSONResponse(error_body(f"invalid request: {summary}", items), status_code=422)

@@ -45,12 +45,20 @@ def _text(value: str) -> str:
     return value
 
 
+class NotAllowed(ValueError):
+    """A value outside an enum; carries the values that are allowed."""
+
+    def __init__(self, allowed: list[str]) -> None:
+        super().__init__(f"must be one of {', '.join(allowed)}")
+        self.allowed = allowed
+
+
 def _enum(kind: type[StrEnum]) -> Parse:
     def parse(value: str) -> str:
         for member in kind:
             if member.value.lower() == value.lower():
                 return member.value
-        raise ValueError(f"must be one of {', '.join(e.value for e in kind)}")
+        raise NotAllowed([e.value for e in kind])
 
     return parse
 
@@ -74,9 +82,11 @@ def _node_ids_with_nn(nn: int) -> Any:
 
 
 def _buildings_of_node(where: ColumnElement[bool]) -> Any:
-    return select(m.node_building.c.building_id).join(
-        m.Node, m.Node.id == m.node_building.c.node_id
-    ).where(where)
+    return (
+        select(m.node_building.c.building_id)
+        .join(m.Node, m.Node.id == m.node_building.c.node_id)
+        .where(where)
+    )
 
 
 def _building_of_install(number: int) -> Any:
@@ -93,7 +103,7 @@ def _device_filters(model: Any) -> dict[str, Filter]:
         "network_number": Filter(_int, lambda v: model.node_id == _node_ids_with_nn(v)),
         "name": text_filter(model.name),
         "status": exact(model.status, _enum(DeviceStatus)),
-        "uisp_id": exact(model.uisp_id, str),
+        "uisp_id": exact(model.uisp_id, _text),
     }
 
 
@@ -145,9 +155,7 @@ FILTERS: dict[str, dict[str, Filter]] = {
     "nodes": {
         "install_number": Filter(
             _int,
-            lambda v: m.Node.id.in_(
-                select(m.Install.node_id).where(m.Install.install_number == v)
-            ),
+            lambda v: m.Node.id.in_(select(m.Install.node_id).where(m.Install.install_number == v)),
         ),
         "name": text_filter(m.Node.name),
         "building": Filter(
@@ -186,7 +194,7 @@ FILTERS: dict[str, dict[str, Filter]] = {
         ),
         "status": exact(m.Link.status, _enum(LinkStatus)),
         "type": exact(m.Link.type, _enum(LinkType)),
-        "uisp_id": exact(m.Link.uisp_id, str),
+        "uisp_id": exact(m.Link.uisp_id, _text),
     },
     "loses": {
         "network_number": Filter(
@@ -214,6 +222,8 @@ def where_clauses(resource: str, params: dict[str, str]) -> list[ColumnElement[b
     for name, raw in params.items():
         try:
             value = filters[name].parse(raw)
+        except NotAllowed as exc:
+            raise Invalid(f"{name}: {exc}", field=name, allowed=exc.allowed) from exc
         except ValueError as exc:
             raise Invalid(f"{name}: {exc}", field=name) from exc
         clauses.append(filters[name].where(value))

@@ -116,6 +116,12 @@ KINDS: dict[str, RecordKind] = {
 }
 
 
+def family(kind: RecordKind) -> list[str]:
+    """Resources over the same table (devices, sectors and access points share one history)."""
+    base = inspect(kind.model).base_mapper
+    return [k.resource for k in KINDS.values() if inspect(k.model).base_mapper is base]
+
+
 def jsonable(value: Any) -> Any:
     """A value as JSON can hold it (UUIDs and dates as strings)."""
     if isinstance(value, enum.Enum):
@@ -145,7 +151,9 @@ def load(session: Session, kind: RecordKind, record_id: uuid.UUID, *, lock: bool
     stmt = select(kind.model).where(kind.model.id == record_id)  # type: ignore[attr-defined]
     stmt = stmt.options(*(selectinload(getattr(kind.model, name)) for name in kind.m2m))
     if lock:
-        stmt = stmt.with_for_update(of=kind.model)
+        # Lock the base table's row only: a device query outer-joins its sector and access
+        # point tables, and PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+        stmt = stmt.with_for_update(of=inspect(kind.model).base_mapper.local_table)
     obj = session.scalars(stmt).first()
     if obj is None:
         raise NotFound(f"no {kind.singular} with id {record_id}", field="id")

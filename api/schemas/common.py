@@ -8,13 +8,15 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
     create_model,
-    model_validator,
+    field_validator,
 )
 
 # Text limits: names and addresses a few hundred characters, notes a few thousand.
@@ -28,19 +30,31 @@ Altitude = Annotated[float, Field(ge=-500, le=10_000)]
 NetworkNumber = Annotated[int, Field(ge=1, le=8000)]
 
 
-class IdRef(BaseModel):
-    """A reference given as an object: only its id counts."""
-
-    model_config = ConfigDict(extra="allow")
-    id: uuid.UUID
-
-
-def _to_id(value: uuid.UUID | IdRef) -> uuid.UUID:
-    return value.id if isinstance(value, IdRef) else value
+def _id_of(value: Any) -> Any:
+    """A reference object's "id"; anything else is left for the UUID check."""
+    if isinstance(value, dict) and "id" in value:
+        return value["id"]
+    return value
 
 
-# In requests a foreign key is a bare UUID string or an object carrying "id".
-Ref = Annotated[uuid.UUID | IdRef, AfterValidator(_to_id)]
+# In requests a foreign key is a bare UUID string or an object carrying "id" (other keys, such
+# as the network_number responses add, are ignored). One UUID check, so an error names the field.
+Ref = Annotated[
+    uuid.UUID,
+    BeforeValidator(_id_of),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "uuid"},
+                {
+                    "type": "object",
+                    "properties": {"id": {"type": "string", "format": "uuid"}},
+                    "required": ["id"],
+                },
+            ]
+        }
+    ),
+]
 
 
 def _reject_nul(value: Any, where: str) -> None:
@@ -55,16 +69,17 @@ def _reject_nul(value: Any, where: str) -> None:
 
 
 class RecordIn(BaseModel):
-    """Base of request bodies: unknown fields are ignored, as MeshDB's clients send whole records."""
+    """Base of request bodies: unknown fields are ignored (clients send back whole records)."""
 
     model_config = ConfigDict(extra="ignore")
 
-    @model_validator(mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        # PostgreSQL text cannot hold NUL: refuse it here as a 422, not later as a 500.
-        _reject_nul(data, "")
-        return data
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+        # PostgreSQL text cannot hold NUL: refuse it here as a 422 naming the field, not
+        # later as a 500.
+        _reject_nul(value, info.field_name or "")
+        return value
 
 
 class RecordOut(BaseModel):
@@ -122,25 +137,13 @@ class ErrorBody(BaseModel):
 
 
 def partial(model: type[BaseModel], name: str) -> type[BaseModel]:
-    """The PATCH twin of a create schema: every field optional, limits kept, no null for required."""
-    required = {n for n, f in model.model_fields.items() if f.is_required()}
+    """The PATCH twin of a create schema: every field may be left out, types and limits kept."""
     fields: dict[str, Any] = {}
     for field_name, info in model.model_fields.items():
+        # Same annotation: a field the create schema does not let be null stays non-null
+        # (a 422 naming it), and an omitted field is simply not set (model_fields_set).
         optional = copy.copy(info)
         optional.default = None
         optional.default_factory = None
-        fields[field_name] = (info.annotation | None, optional)
-
-    def no_null_for_required(cls: Any, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in required:
-                if key in data and data[key] is None:
-                    raise ValueError(f"{key}: may not be null")
-        return data
-
-    return create_model(
-        name,
-        __base__=RecordIn,
-        __validators__={"_no_null": model_validator(mode="before")(no_null_for_required)},
-        **fields,
-    )
+        fields[field_name] = (info.annotation, optional)
+    return create_model(name, __base__=RecordIn, **fields)

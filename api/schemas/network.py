@@ -188,4 +188,3 @@ SectorPatch = partial(SectorIn, "SectorPatch")
 AccessPointPatch = partial(AccessPointIn, "AccessPointPatch")
 LinkPatch = partial(LinkIn, "LinkPatch")
 LOSPatch = partial(LOSIn, "LOSPatch")
-
