@@ -18,6 +18,7 @@ from api import (
     mapdata,
     metrics,
     numbers,
+    prefixes,
     resources,
     topology,
     webhooks,
@@ -51,6 +52,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     # /<resource>/<key>/ routes, which would otherwise take them as a key.
     for router in (
         numbers.router,
+        prefixes.router,
         bulk.router,
         join.router,
         topology.router,

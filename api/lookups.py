@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import CIDR
 
 from ipam import models as m
 from ipam.enums import DeviceStatus, InstallStatus, LinkStatus, LinkType, LOSSource, NodeStatus
@@ -35,6 +37,10 @@ def _int(value: str) -> int:
 
 def _uuid(value: str) -> uuid.UUID:
     return uuid.UUID(value)
+
+
+def _ip(value: str) -> str:
+    return str(ipaddress.ip_address(value))
 
 
 def _text(value: str) -> str:
@@ -210,6 +216,19 @@ FILTERS: dict[str, dict[str, Filter]] = {
     "devices": _device_filters(m.Device),
     "sectors": _device_filters(m.Sector),
     "accesspoints": _device_filters(m.AccessPoint),
+    "prefixes": {
+        "role": text_filter(m.Prefix.role),
+        "status": text_filter(m.Prefix.status),
+        "description": text_filter(m.Prefix.description),
+        # The prefixes holding an address (GiST index on cidr, inet_ops).
+        "contains": Filter(_ip, lambda v: m.Prefix.cidr.op(">>=")(cast(v, CIDR))),
+    },
+    "ip-allocations": {
+        "prefix": exact(m.IpAllocation.prefix_id, _uuid),
+        "device": exact(m.IpAllocation.device_id, _uuid),
+        "link": exact(m.IpAllocation.link_id, _uuid),
+        "contains": Filter(_ip, lambda v: m.IpAllocation.address.op(">>=")(cast(v, CIDR))),
+    },
 }
 
 PAGING = {"page", "page_size", "format"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -10,10 +11,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from api import serialize
 from api.deps import DbSession, Reader, Writer
 from api.resources import ERRORS
 from api.serialize import node_ref
-from ipam import addressing, assign
+from ipam import addressing, allocations, assign
 from ipam import models as m
 from ipam.enums import InstallStatus
 from ipam.errors import NotFound
@@ -85,14 +87,25 @@ def address_lookup(
 ) -> Any:
     """The NN and role the addressing plan gives an address, with its node if recorded."""
     role = addressing.lookup(ip)
-    if role is None:
+    if role is not None:
+        node = session.scalar(select(m.Node).where(m.Node.network_number == role.network_number))
+        return {
+            "ip": ip,
+            "network_number": role.network_number,
+            "role": role.role,
+            "node": node_ref(node),
+        }
+    held = allocations.holder_of(session, str(ipaddress.ip_address(ip)))
+    if held is None:
         raise NotFound(f"ip: {ip} is outside every addressing plan and prefix", field="ip")
-    node = session.scalar(select(m.Node).where(m.Node.network_number == role.network_number))
+    prefix, allocation = held["prefix"], held["allocation"]
     return {
         "ip": ip,
-        "network_number": role.network_number,
-        "role": role.role,
-        "node": node_ref(node),
+        "network_number": None,
+        "role": prefix.role,
+        "node": None,
+        "prefix": serialize.prefix(prefix),
+        "allocation": None if allocation is None else serialize.ip_allocation(allocation),
     }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Select, select
 from api import serialize
 from api.deps import Admin, DbSession, Reader, Writer
 from api.lookups import FILTERS, PAGING, where_clauses
+from api.schemas import ipam as ipam_schemas
 from api.schemas import network as net
 from api.schemas import people
 from api.schemas.common import ErrorBody, Page
@@ -89,6 +90,20 @@ RESOURCES = [
     ),
     Resource("links", net.LinkIn, net.LinkPatch, net.LinkOut, (m.Link.created, m.Link.id)),
     Resource("loses", net.LOSIn, net.LOSPatch, net.LOSOut, (m.LOS.created, m.LOS.id)),
+    Resource(
+        "prefixes",
+        ipam_schemas.PrefixIn,
+        ipam_schemas.PrefixPatch,
+        ipam_schemas.PrefixOut,
+        (m.Prefix.cidr, m.Prefix.id),
+    ),
+    Resource(
+        "ip-allocations",
+        ipam_schemas.IpAllocationIn,
+        ipam_schemas.IpAllocationPatch,
+        ipam_schemas.IpAllocationOut,
+        (m.IpAllocation.address, m.IpAllocation.id),
+    ),
 ]
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -164,6 +164,23 @@ def los(obj: m.LOS) -> dict[str, Any]:
     return out
 
 
+def prefix(obj: m.Prefix) -> dict[str, Any]:
+    """A static prefix."""
+    out = _columns(obj, ("role", "description", "status", "allocate_prefixlen"))
+    out["cidr"] = str(obj.cidr)
+    return out
+
+
+def ip_allocation(obj: m.IpAllocation) -> dict[str, Any]:
+    """An address or sub-prefix taken from a prefix."""
+    out = _columns(obj, ("description",))
+    out["address"] = str(obj.address)
+    out["prefix"] = {"id": obj.prefix_id}
+    out["device"] = None if obj.device_id is None else {"id": obj.device_id}
+    out["link"] = None if obj.link_id is None else {"id": obj.link_id}
+    return out
+
+
 _device_loads: list[LoaderOption] = [joinedload(m.Device.node), joinedload(m.Device.observation)]
 
 # What each shape reads, loaded up front: relationships are lazy="raise".
@@ -189,6 +206,8 @@ LOADS: dict[str, list[LoaderOption]] = {
     "accesspoints": [joinedload(m.AccessPoint.node), joinedload(m.AccessPoint.observation)],
     "links": [],
     "loses": [],
+    "prefixes": [],
+    "ip-allocations": [],
 }
 
 SHAPES = {
@@ -201,4 +220,6 @@ SHAPES = {
     "accesspoints": device,
     "links": link,
     "loses": los,
+    "prefixes": prefix,
+    "ip-allocations": ip_allocation,
 }

@@ -13,11 +13,26 @@ from sqlalchemy.orm import Session
 from ipam import edits
 from ipam import models as m
 from ipam.errors import Invalid, NotFound
-from ipam.prefixes import first_free_address, first_free_subnet
+from ipam.prefixes import first_free_address, first_free_subnet, load_static_prefixes
 from ipam.records import KINDS
 
 # Held until commit, like the NN lock: two allocations can never pick the same free space.
 PREFIX_LOCK = 0x6D6B_0003
+
+
+def seed_rows() -> list[dict[str, Any]]:
+    """The packaged static prefixes as rows for the prefix table (migration 0002 inserts them)."""
+    return [
+        {
+            "id": uuid.uuid4(),
+            "cidr": str(p.cidr),
+            "role": p.role,
+            "description": p.description[:500],
+            "status": p.status,
+            "allocate_prefixlen": p.allocate,
+        }
+        for p in load_static_prefixes()
+    ]
 
 
 def allocate(

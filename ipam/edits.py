@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,11 @@ FOREIGN_KEYS: dict[str, dict[str, tuple[type[m.Base], str]]] = {
     "loses": {
         "from_building": (m.Building, "from_building_id"),
         "to_building": (m.Building, "to_building_id"),
+    },
+    "ip-allocations": {
+        "prefix": (m.Prefix, "prefix_id"),
+        "device": (m.Device, "device_id"),
+        "link": (m.Link, "link_id"),
     },
 }
 
@@ -134,11 +140,26 @@ BEFORE: dict[str, list[Hook]] = {
     "accesspoints": [_unique("uisp_id", "devices")],
     "links": [_unique("uisp_id", "links")],
 }
+
+
+def _inside_prefix(
+    session: Session, allocation: m.IpAllocation, values: dict[str, Any], actor: str
+) -> None:
+    """An allocation lies inside the prefix it is taken from."""
+    prefix = session.get(m.Prefix, allocation.prefix_id)
+    if prefix is None:
+        return  # the foreign-key check has already named the missing prefix
+    inner, outer = ipaddress.ip_network(allocation.address), ipaddress.ip_network(prefix.cidr)
+    if inner.version != outer.version or not inner.subnet_of(outer):  # type: ignore[arg-type]
+        raise Invalid(f"address: {inner} is not inside prefix {outer}", field="address")
+
+
 AFTER: dict[str, list[Hook]] = {
     "nodes": [_number_when_active, _node_keeps_primary_buildings],
     "buildings": [_building_keeps_primary],
     "links": [_distinct_ends("from_device", "to_device")],
     "loses": [_distinct_ends("from_building", "to_building")],
+    "ip-allocations": [_inside_prefix],
 }
 
 
@@ -185,6 +206,8 @@ def _flush(session: Session) -> None:
         diag = getattr(exc.orig, "diag", None)
         constraint = getattr(diag, "constraint_name", None) or ""
         column = getattr(diag, "column_name", None)
+        if constraint == "no_overlap":
+            raise Conflict("address: overlaps an existing allocation", field="address") from exc
         if constraint.startswith("uq_"):
             # NAMING: uq_<table>_<column>, so the field is what follows the table's name.
             table = getattr(diag, "table_name", None) or ""

@@ -102,6 +102,7 @@ KINDS: dict[str, RecordKind] = {
                 referrers=(
                     Referrer("links", m.Link.from_device_id, m.Link.id),
                     Referrer("links", m.Link.to_device_id, m.Link.id),
+                    Referrer("ip-allocations", m.IpAllocation.device_id, m.IpAllocation.address),
                 ),
             )
             for resource, singular, model in (
@@ -110,7 +111,21 @@ KINDS: dict[str, RecordKind] = {
                 ("accesspoints", "accesspoint", m.AccessPoint),
             )
         ),
-        RecordKind("links", "link", m.Link),
+        RecordKind(
+            "links",
+            "link",
+            m.Link,
+            referrers=(Referrer("ip-allocations", m.IpAllocation.link_id, m.IpAllocation.address),),
+        ),
+        RecordKind(
+            "prefixes",
+            "prefix",
+            m.Prefix,
+            referrers=(
+                Referrer("ip-allocations", m.IpAllocation.prefix_id, m.IpAllocation.address),
+            ),
+        ),
+        RecordKind("ip-allocations", "ip_allocation", m.IpAllocation),
         RecordKind("loses", "los", m.LOS),
     )
 }
@@ -130,6 +145,8 @@ def jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
         return str(value.ip)
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple):

@@ -80,14 +80,10 @@ def engine(database_url: str):
 @pytest.fixture()
 def db(engine):
     """The database, emptied after the test (tests commit for real, as the service does)."""
-    from sqlalchemy import text
-
-    from ipam.models import Base
+    from tests.dbutil import empty_tables
 
     yield engine
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    empty_tables(engine)
 
 
 @pytest.fixture()

@@ -28,22 +28,9 @@ prefix = sa.table(
 
 def upgrade() -> None:
     """Insert the seed once; later edits are the operator's and never overwritten."""
-    import uuid
+    from ipam.allocations import seed_rows
 
-    from ipam.prefixes import load_static_prefixes
-
-    rows = [
-        {
-            "id": uuid.uuid4(),
-            "cidr": str(p.cidr),
-            "role": p.role,
-            "description": p.description[:500],
-            "status": p.status,
-            "allocate_prefixlen": p.allocate,
-        }
-        for p in load_static_prefixes()
-    ]
-    op.bulk_insert(prefix, rows)
+    op.bulk_insert(prefix, seed_rows())
 
 
 def downgrade() -> None:

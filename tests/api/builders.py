@@ -7,9 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from tests.conftest import ApiClient
+from tests.dbutil import empty_tables
 
 RESOURCES = (
     "members",
@@ -35,15 +34,6 @@ LOOKUP = {
     "links": "status=Active",
     "loses": "source=Human Annotated",
 }
-
-
-def empty_tables(engine: Any) -> None:
-    """Empty every table and restart identities, as the `db` fixture does after a test."""
-    from ipam.models import Base
-
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @contextmanager
