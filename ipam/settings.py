@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     down_after: int = 2
     up_after: int = 1
     snmp_community: str = "public"
+    snmp_port: int = 161
     snmp_timeout_s: float = 2.0
     snmp_retries: int = 1
     snmp_concurrency: int = 100
@@ -45,7 +46,7 @@ class Settings(BaseSettings):
     uisp_password: str | None = None
     uisp_verify_tls: bool = True
     uisp_aliases: Annotated[dict[str, int], NoDecode] = {"sn1": 227, "sn3": 713}
-    webhook_max_failures: int = 30
+    webhook_max_failures: int = 36
     exit_types: Annotated[list[str], NoDecode] = ["POP", "Supernode"]
 
     @field_validator("probe_networks", mode="before")
