@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -18,12 +19,18 @@ from daemon import systemd
 from daemon.jobs import default_jobs
 from daemon.scheduler import Daemon
 from ipam import tokens
+from ipam.csv_io import cli_export, cli_import
 from ipam.db import make_engine, make_sessionmaker, migrate, resolve_database_url, transaction
 from ipam.enums import TokenRole
 from ipam.errors import DomainError
+from ipam.nycmesh_import import import_map
 from ipam.settings import Settings, get_settings
 
 log = logging.getLogger("meshkeeper")
+
+# After SIGTERM, requests in flight get this long (an open event stream or a stalled upload
+# would otherwise hold the exit forever); the daemon's batch in hand goes on meanwhile.
+HTTP_GRACE_S = 3
 
 
 def open_database(settings: Settings, *, run_migrations: bool = True) -> Engine:
@@ -57,10 +64,28 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
 
     app = create_app(settings, engine)
     config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_level="info", lifespan="off"
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="info",
+        lifespan="off",
+        timeout_graceful_shutdown=HTTP_GRACE_S,
     )
     server = uvicorn.Server(config)
+    # The signals are ours: uvicorn's own handling re-raises SIGTERM once it has stopped,
+    # which kills the process before the daemon below finishes the batch in hand.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     daemon = Daemon(settings, engine, default_jobs(settings)) if with_daemon else None
+
+    def request_exit() -> None:
+        server.force_exit = server.should_exit  # a second signal: stop waiting for clients
+        server.should_exit = True
+        if daemon is not None:
+            daemon.pause()  # no new batch while the clients finish
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, request_exit)
     if daemon is not None:
         daemon.start()
     watchdog = asyncio.create_task(systemd.watchdog())
@@ -138,6 +163,29 @@ def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Load NYC Mesh's map feed, or a MeshDB bulk CSV of installs or members."""
+    engine = open_database(settings)
+    if args.kind == "nycmesh-map":
+        report = import_map(engine, args.source, progress=sys.stderr.isatty())
+        print(report.format())
+        return 0
+    with open(args.source, "rb") as handle:
+        return cli_import(make_sessionmaker(engine), args.kind, handle, dry_run=args.dry_run)
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Write installs or members as MeshDB's bulk CSV, to a file or stdout."""
+    engine = open_database(settings)
+    sessions = make_sessionmaker(engine)
+    if args.file is None:
+        cli_export(sessions, args.kind, sys.stdout)
+    else:
+        with open(args.file, "w", newline="", encoding="utf-8") as handle:
+            cli_export(sessions, args.kind, handle)
+    return 0
+
+
 def describe(outcome: object) -> str:
     """A one-line summary of what a cycle did."""
     summary = getattr(outcome, "summary", None)
@@ -183,6 +231,15 @@ def parser() -> argparse.ArgumentParser:
     poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     poll.add_argument("--collector", choices=["icmp", "snmp", "uisp"])
     poll.set_defaults(func=cmd_poll)
+    load = sub.add_parser("import", help="load the NYC Mesh map feed or a bulk CSV")
+    load.add_argument("kind", choices=["nycmesh-map", "installs", "members"])
+    load.add_argument("source", help="the map feed's directory, or the CSV file")
+    load.add_argument("--dry-run", action="store_true", help="CSV: validate, write nothing")
+    load.set_defaults(func=cmd_import)
+    dump = sub.add_parser("export", help="write installs or members as MeshDB's bulk CSV")
+    dump.add_argument("kind", choices=["installs", "members"])
+    dump.add_argument("file", nargs="?", help="default: standard output")
+    dump.set_defaults(func=cmd_export)
     token = sub.add_parser("token", help="manage API tokens")
     token.set_defaults(func=cmd_token)
     token_sub = token.add_subparsers(dest="token_command", required=True)
