@@ -10,7 +10,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -27,6 +28,7 @@ from ipam.nycmesh_import import import_map
 from ipam.settings import Settings, get_settings
 
 log = logging.getLogger("meshkeeper")
+T = TypeVar("T")
 
 # After SIGTERM, requests in flight get this long (an open event stream or a stalled upload
 # would otherwise hold the exit forever); the daemon's batch in hand goes on meanwhile.
@@ -154,7 +156,7 @@ def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
         job, _ = jobs[name]
         started = time.monotonic()
         try:
-            outcome = asyncio.run(job(sessions, settings))
+            outcome = asyncio.run(with_progress(name, job(sessions, settings)))
         except CollectorError as exc:
             print(f"{name}: failed: {exc.reason}", file=sys.stderr)
             return 1
@@ -184,6 +186,23 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         with open(args.file, "w", newline="", encoding="utf-8") as handle:
             cli_export(sessions, args.kind, handle)
     return 0
+
+
+async def with_progress(name: str, work: Coroutine[Any, Any, T]) -> T:
+    """Run one cycle with a ticking bar on a terminal, so long work shows it is alive."""
+    from tqdm import tqdm
+
+    task = asyncio.ensure_future(work)
+    with tqdm(
+        desc=f"{name} cycle",
+        bar_format="{desc}: {elapsed} elapsed",
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    ) as bar:
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.5)
+            bar.refresh()
+    return task.result()
 
 
 def describe(outcome: object) -> str:
