@@ -27,6 +27,18 @@ DATABASE_ERRORS = (OperationalError, PoolTimeout, DBAPIError, ConnectionError, O
 MAX_BACKOFF_S = 60.0
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """A refused or lost connection (or an exhausted pool), not a statement the server refused."""
+    if isinstance(exc, DBAPIError):
+        return isinstance(exc, OperationalError) or exc.connection_invalidated
+    return isinstance(exc, PoolTimeout)
+
+
+def utcnow() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
 def job_lock_key(name: str) -> int:
     """A stable advisory-lock key per collector (several daemons run each job at most once)."""
     return 0x6D6B_1000_0000 + zlib.crc32(name.encode())
@@ -35,8 +47,17 @@ def job_lock_key(name: str) -> int:
 class Daemon:
     """Runs each collector on its interval; one run at a time per collector across processes."""
 
-    def __init__(self, settings: Settings, engine: Engine, jobs: dict[str, tuple[Job, float]]):
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        jobs: dict[str, tuple[Job, float]],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ):
         self.settings = settings
+        # Dates the cycle records (claims, runs); APScheduler keeps its own time for triggers.
+        self.clock = clock
         self.engine = engine
         self.sessions = make_sessionmaker(engine)
         self.jobs = jobs
@@ -73,16 +94,24 @@ class Daemon:
             )
         self.scheduler.start()
 
+    def pause(self) -> None:
+        """Start no new run; the runs in hand go on (the first step of stopping)."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+
     async def stop(self, grace_s: float = 8.0) -> None:
         """Stop scheduling, let the batches in hand finish (up to grace_s), then cancel the rest."""
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        # Pause, not shutdown, first: AsyncIOExecutor.shutdown cancels the running jobs.
+        self.pause()
         if self.running:
             done, pending = await asyncio.wait(set(self.running), timeout=grace_s)
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
 
     async def run_job(self, name: str) -> Any:
         """One run of one collector, guarded by its advisory lock and its cycle record."""
@@ -103,31 +132,40 @@ class Daemon:
         key = job_lock_key(name)
         conn = await asyncio.to_thread(self.engine.connect)
         try:
-            got = await asyncio.to_thread(
-                lambda: conn.execute(select(func.pg_try_advisory_lock(key))).scalar()
-            )
+            got = await asyncio.to_thread(self._try_lock, conn, key)
+            self._database_back()
             if not got:
                 log.debug("%s: another daemon is running it", name)
                 return None
             if not await asyncio.to_thread(self._claim_cycle, name, interval):
                 log.debug("%s: this cycle was already run by another daemon", name)
                 return None
-            self._database_back()
             return await self._timed(name, job)
         finally:
             await asyncio.to_thread(self._release, conn, key)
+
+    @staticmethod
+    def _try_lock(conn: Any, key: int) -> bool:
+        got = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar())
+        # The session lock outlives this commit; no transaction stays open during the job.
+        conn.commit()
+        return got
 
     @staticmethod
     def _release(conn: Any, key: int) -> None:
         try:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
             conn.commit()
+        except DATABASE_ERRORS:
+            # A session lock dies with its connection: discard it rather than pool it, so the
+            # lock can never outlive this run (the connection is usually gone already).
+            conn.invalidate()
         finally:
             conn.close()
 
     def _claim_cycle(self, name: str, interval: float) -> bool:
         """Start a cycle unless another process started one less than a cycle ago."""
-        now = datetime.now(UTC)
+        now = self.clock()
         with transaction(self.sessions) as session:
             state = session.get(m.CollectorState, name, with_for_update=True)
             if state is None:
@@ -145,19 +183,20 @@ class Daemon:
         return True
 
     async def _timed(self, name: str, job: Job) -> Any:
-        started = datetime.now(UTC)
+        started = self.clock()
         error: str | None = None
         result = None
         try:
             result = await job(self.sessions, self.settings)
         except CollectorError as exc:
             error = str(exc)
-        except DATABASE_ERRORS:
-            raise
         except Exception as exc:  # noqa: BLE001 - one collector's bug must not stop the others
+            if database_unreachable(exc):
+                raise  # an outage: run_job backs off and retries
+            # A constraint violation or a collector's OSError is this job's failure, counted.
             log.exception("%s failed", name)
             error = f"{type(exc).__name__}: {exc}"
-        finished = datetime.now(UTC)
+        finished = self.clock()
         await asyncio.to_thread(self._record, name, started, finished, error, result)
         if error and name not in self.failing:
             self.failing.add(name)
