@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api.deps import Admin, DbSession
 from api.resources import ERRORS
 from api.schemas.people import InstallIn, InstallPatch, MemberIn, MemberPatch
-from ipam import csv_io
+from ipam import csv_format, csv_io
 
 SCHEMAS = {
     "installs": csv_io.Schemas(InstallIn, InstallPatch),
@@ -39,14 +39,14 @@ async def csv_body(request: Request) -> bytes:
             f"send the CSV file itself as the body (Content-Type: text/csv), not {content_type}",
         )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > csv_io.MAX_BYTES:
-        raise HTTPException(413, f"the file is larger than {csv_io.MAX_BYTES} bytes")
+    if declared.isdigit() and int(declared) > csv_format.MAX_BYTES:
+        raise HTTPException(413, f"the file is larger than {csv_format.MAX_BYTES} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > csv_io.MAX_BYTES:
-            raise HTTPException(413, f"the file is larger than {csv_io.MAX_BYTES} bytes")
+        if size > csv_format.MAX_BYTES:
+            raise HTTPException(413, f"the file is larger than {csv_format.MAX_BYTES} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -102,5 +102,5 @@ def _routes(kind: str) -> None:
             return _import(kind, data, session, caller, dry_run)
 
 
-for _kind in csv_io.KINDS_CSV:
+for _kind in csv_format.KINDS_CSV:
     _routes(_kind)

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from ipam import csv_io
-from ipam.csv_io import CsvFormatError, FieldError
+from ipam import csv_format, csv_io
+from ipam.csv_format import CsvFormatError, FieldError
 
 U = "5b9c3cde-bbec-4b1a-8267-f1783c78b8c3"
 INSTALLS = csv_io.LAYOUTS["installs"]
@@ -20,28 +20,28 @@ MEMBERS = csv_io.LAYOUTS["members"]
     [("1", True), ("0", False), ("TRUE", True), ("false", False), (" Yes ", True), ("no", False)],
 )
 def test_parse_bool(cell, value):
-    assert csv_io.parse_bool(cell) is value
+    assert csv_format.parse_bool(cell) is value
 
 
 @pytest.mark.parametrize(
     ("parse", "cell"),
     [
-        (csv_io.parse_bool, "2"),
-        (csv_io.parse_bool, "maybe"),
-        (csv_io.parse_date, "13/01/2024"),
-        (csv_io.parse_date, "02/30/2024"),
-        (csv_io.parse_date, "2024/07/19"),
-        (csv_io.parse_date, "19.07.2024"),
-        (csv_io.parse_date, "2024-7-19"),
-        (csv_io.parse_datetime, "yesterday"),
-        (csv_io.parse_uuid, "5b9c3cde"),
-        (csv_io.parse_node, "0"),
-        (csv_io.parse_node, "8001"),
-        (csv_io.parse_node, "99999999999999999999"),
-        (csv_io.parse_node, "NN123"),
-        (csv_io.parse_node, "١٢٣"),  # digits, but not ASCII ones
-        (csv_io.parse_int, "-1"),
-        (csv_io.parse_int, "1.5"),
+        (csv_format.parse_bool, "2"),
+        (csv_format.parse_bool, "maybe"),
+        (csv_format.parse_date, "13/01/2024"),
+        (csv_format.parse_date, "02/30/2024"),
+        (csv_format.parse_date, "2024/07/19"),
+        (csv_format.parse_date, "19.07.2024"),
+        (csv_format.parse_date, "2024-7-19"),
+        (csv_format.parse_datetime, "yesterday"),
+        (csv_format.parse_uuid, "5b9c3cde"),
+        (csv_format.parse_node, "0"),
+        (csv_format.parse_node, "8001"),
+        (csv_format.parse_node, "99999999999999999999"),
+        (csv_format.parse_node, "NN123"),
+        (csv_format.parse_node, "١٢٣"),  # digits, but not ASCII ones
+        (csv_format.parse_int, "-1"),
+        (csv_format.parse_int, "1.5"),
     ],
 )
 def test_parsers_refuse_with_a_reason(parse, cell):
@@ -59,7 +59,7 @@ def test_parsers_refuse_with_a_reason(parse, cell):
     ],
 )
 def test_parse_date(cell, value):
-    assert csv_io.parse_date(cell) == value
+    assert csv_format.parse_date(cell) == value
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_parse_date(cell, value):
     ],
 )
 def test_parse_datetime(cell, value):
-    parsed = csv_io.parse_datetime(cell)
+    parsed = csv_format.parse_datetime(cell)
     assert parsed == value
     assert parsed.tzinfo is not None
 
@@ -86,7 +86,7 @@ def test_parse_datetime(cell, value):
     [("123", 123), ("1", 1), ("8000", 8000), (U, uuid.UUID(U)), (U.upper(), uuid.UUID(U))],
 )
 def test_parse_node(cell, value):
-    assert csv_io.parse_node(cell) == value
+    assert csv_format.parse_node(cell) == value
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_parse_node(cell, value):
     ],
 )
 def test_parse_list(cell, items):
-    assert csv_io.parse_list(cell) == items
+    assert csv_format.parse_list(cell) == items
 
 
 @pytest.mark.parametrize(
@@ -119,18 +119,18 @@ def test_parse_list(cell, items):
     ],
 )
 def test_format_cell(value, cell):
-    assert csv_io.format_cell(value) == cell
+    assert csv_format.format_cell(value) == cell
 
 
 @pytest.mark.parametrize("value", [True, date(2024, 7, 19), ["a", "b"], 42])
 def test_format_then_parse_round_trips(value):
     parse = {
-        bool: csv_io.parse_bool,
-        date: csv_io.parse_date,
-        list: csv_io.parse_list,
-        int: csv_io.parse_int,
+        bool: csv_format.parse_bool,
+        date: csv_format.parse_date,
+        list: csv_format.parse_list,
+        int: csv_format.parse_int,
     }[type(value)]
-    assert parse(csv_io.format_cell(value)) == value
+    assert parse(csv_format.format_cell(value)) == value
 
 
 def test_export_cells_show_a_node_by_its_network_number_else_its_id():
@@ -152,12 +152,12 @@ def test_export_cells_show_a_node_by_its_network_number_else_its_id():
 )
 def test_check_header_refuses(header, message):
     with pytest.raises(CsvFormatError, match=message):
-        csv_io.check_header(INSTALLS, header)
+        csv_format.check_header(INSTALLS, header)
 
 
 def test_check_header_ignores_case_spacing_and_order():
     header = [" Member ", "BUILDING", "diy", "install_number", "id"]
-    assert csv_io.check_header(INSTALLS, header) == [
+    assert csv_format.check_header(INSTALLS, header) == [
         "member",
         "building",
         "diy",
@@ -183,7 +183,7 @@ def test_check_header_ignores_case_spacing_and_order():
     ],
 )
 def test_read_table(data, expected):
-    rows = csv_io.read_table(data, "members")
+    rows = csv_format.read_table(data, "members")
     assert [(r.number, r.cells, r.error) for r in rows] == expected
 
 
@@ -199,19 +199,19 @@ def test_read_table(data, expected):
 )
 def test_read_table_refuses_unreadable_files(data, message):
     with pytest.raises(CsvFormatError, match=message):
-        csv_io.read_table(data, "members")
+        csv_format.read_table(data, "members")
 
 
 def test_read_table_limits_rows():
     data = "name\n" + "Ada\n" * 11
-    assert len(csv_io.read_table(data, "members", max_rows=11)) == 11
+    assert len(csv_format.read_table(data, "members", max_rows=11)) == 11
     with pytest.raises(CsvFormatError, match="more than 10 data rows"):
-        csv_io.read_table(data, "members", max_rows=10)
+        csv_format.read_table(data, "members", max_rows=10)
 
 
 def test_read_table_refuses_an_unknown_kind():
-    with pytest.raises(csv_io.BadRequest, match="kind"):
-        csv_io.read_table("name\n", "nodes")
+    with pytest.raises(csv_format.BadRequest, match="kind"):
+        csv_format.read_table("name\n", "nodes")
 
 
 @pytest.mark.parametrize(
@@ -256,7 +256,7 @@ def test_read_table_refuses_an_unknown_kind():
     ],
 )
 def test_convert_row(layout, cells, values, errors):
-    assert csv_io.convert_row(layout, cells) == (values, errors)
+    assert csv_format.convert_row(layout, cells) == (values, errors)
 
 
 INSTALL_TEMPLATE = (
