@@ -92,7 +92,8 @@ _NODE_BUILDINGS = """
     """
 _INSTALLS = f"""
     SELECT i.install_number, i.status, {_ms("i.request_date")}, {_day_ms("i.install_date")},
-           i.roof_access, i.node_id, b.latitude, b.longitude, b.altitude, b.panoramas
+           i.roof_access, i.node_id, b.latitude, b.longitude, b.altitude,
+           NULLIF(b.panoramas, '{{}}')
     FROM install i JOIN building b ON b.id = i.building_id
     WHERE i.status <> ALL(%(hidden)s::text[])
     ORDER BY i.install_number

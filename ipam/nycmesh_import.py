@@ -91,7 +91,7 @@ from ipam.nycmesh_bulk import BulkWriter
 from ipam.nycmesh_feed import Problem, plan_feed, read_feed
 
 if TYPE_CHECKING:
-    from ipam.settings import Settings
+    pass
 
 ACTOR = "import:nycmesh-map"
 # One import at a time: two would both see a record as missing and both create it.
@@ -215,32 +215,3 @@ def import_map(
         problems=tuple(run.problems),
         seconds=time.perf_counter() - started,
     )
-
-
-def run_import(
-    settings: Settings,
-    directory: Path | str,
-    *,
-    engine: Engine | None = None,
-    progress: bool = True,
-) -> int:
-    """The CLI's `import nycmesh-map DIR`: import, print the report, return the exit code."""
-    import sys
-
-    from ipam.errors import DomainError
-
-    own = engine is None
-    if engine is None:
-        from daemon.cli import open_database
-
-        engine = open_database(settings)
-    try:
-        report = import_map(engine, directory, progress=progress and sys.stderr.isatty())
-    except DomainError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
-    finally:
-        if own:
-            engine.dispose()
-    print(report.format())
-    return 0

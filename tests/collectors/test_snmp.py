@@ -34,6 +34,17 @@ def recorded(name: str, oid: str) -> str:
     raise KeyError(oid)
 
 
+def warm_engine() -> None:
+    """Build this event loop's SnmpEngine and the MIB view before a test times a poll.
+
+    Building them takes seconds on a busy machine; the timing tests measure polls, not that.
+    """
+    from collectors.snmp_session import _mib_view, snmp_engine
+
+    snmp_engine()
+    _mib_view()
+
+
 @pytest.fixture(scope="module")
 def agent() -> Iterator[SnmpsimAgent]:
     """One snmpsim process for the module, with the v3 user configured."""
@@ -244,6 +255,7 @@ def silent_socket() -> Iterator[tuple[socket.socket, list[bytes]]]:
 async def test_agent_that_drops_everything(silent_socket: tuple[socket.socket, list]) -> None:
     sock, seen = silent_socket
     port = sock.getsockname()[1]
+    warm_engine()
     started = time.monotonic()
     obs = await one(SnmpTarget("127.0.0.1", port, community="public"), timeout=0.5, retries=1)
     elapsed = time.monotonic() - started
@@ -257,6 +269,7 @@ async def test_port_with_nothing_listening() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    warm_engine()
     started = time.monotonic()
     obs = await one(SnmpTarget("127.0.0.1", port, community="public"), timeout=0.4, retries=1)
     assert obs.error == NO_ANSWER

@@ -15,7 +15,7 @@ from ipam import models as m
 from ipam import nycmesh_records
 from ipam.errors import Invalid
 from ipam.nycmesh_feed import plan_feed, read_feed
-from ipam.nycmesh_import import ACTOR, import_map, run_import
+from ipam.nycmesh_import import ACTOR, import_map
 from ipam.nycmesh_words import date_to_ms, install_status, ms_to_date, node_type
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "nycmesh-map"
@@ -349,16 +349,22 @@ def test_all_or_nothing(sessions, monkeypatch):
         assert _count(s, m.Install) == _count(s, m.Node) == _count(s, m.Event) == 0
 
 
-def test_run_import_prints_the_report(db, database_url, capsys, tmp_path):
-    from ipam.settings import Settings
+def test_the_cli_prints_the_report(db, database_url, capsys, tmp_path, monkeypatch):
+    from daemon import cli
+    from ipam.settings import get_settings
 
-    # As the CLI calls it: settings only; it opens (and migrates) the database itself.
-    settings = Settings(data_dir=tmp_path, database_url=database_url)
-    assert run_import(settings, FIXTURE, progress=False) == 0
-    out = capsys.readouterr().out
-    assert "installs" in out and "24" in out and "problems" in out
-    assert run_import(settings, tmp_path / "nowhere", engine=db) == 2
-    assert "nodes.json" in capsys.readouterr().err
+    # As an operator runs it: settings from the environment; it opens (and migrates) itself.
+    monkeypatch.setenv("MESHKEEPER_DATABASE_URL", database_url)
+    monkeypatch.setenv("MESHKEEPER_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["import", "nycmesh-map", str(FIXTURE)]) == 0
+        out = capsys.readouterr().out
+        assert "installs" in out and "24" in out and "problems" in out
+        assert cli.main(["import", "nycmesh-map", str(tmp_path / "nowhere")]) == 2
+        assert "nodes.json" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
 
 
 def test_progress_bar_and_missing_optional_files(sessions, tmp_path, capsys):
