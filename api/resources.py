@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 
 from api import serialize
 from api.deps import Admin, DbSession, Reader, Writer
-from api.lookups import FILTERS, PAGING, where_clauses
+from api.lookups import FILTERS, PAGING, openapi_parameters, where_clauses
 from api.schemas import ipam as ipam_schemas
 from api.schemas import network as net
 from api.schemas import people
@@ -127,12 +127,13 @@ def _page_url(request: Request, page: int) -> str:
 
 
 def paginate(
-    request: Request, session: Any, stmt: Select[Any], shape: Any, page: int, page_size: int
+    request: Request, session: Any, stmt: Select[Any], resource: str, page: int, page_size: int
 ) -> dict[str, Any]:
     """Run a select one page at a time and answer in MeshDB's page shape."""
     total = count(session, stmt)
     rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).unique().all()
-    return {**page_links(request, page, page_size, total), "results": [shape(r) for r in rows]}
+    results = serialize.render(session, resource, rows)
+    return {**page_links(request, page, page_size, total), "results": results}
 
 
 def page_links(request: Request, page: int, page_size: int, total: int) -> dict[str, Any]:
@@ -149,14 +150,12 @@ def build_router(res: Resource) -> APIRouter:
     """The routes of one resource under /api/v1/<name>/."""
     kind = KINDS[res.name]
     model = kind.model
-    shape = serialize.SHAPES[res.name]
-    loads = serialize.LOADS[res.name]
     router = APIRouter(prefix=f"/api/v1/{res.name}", tags=[res.name], responses=ERRORS)
     PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
     PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 
     def base() -> Select[Any]:
-        return select(model).options(*loads).order_by(*res.order)
+        return select(model).order_by(*res.order)
 
     def resolve(session: Any, key: str) -> uuid.UUID:
         try:
@@ -178,7 +177,7 @@ def build_router(res: Resource) -> APIRouter:
         obj = session.scalars(stmt).unique().first()
         if obj is None:
             raise NotFound(f"no {kind.singular} with id {record_id}", field="id")
-        return shape(obj)
+        return serialize.render(session, res.name, [obj])[0]
 
     @router.get("/", response_model=Page[res.out], summary=f"List {res.name}")
     def list_records(
@@ -188,7 +187,7 @@ def build_router(res: Resource) -> APIRouter:
         page: PageNo = 1,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> Any:
-        return paginate(request, session, base(), shape, page, page_size)
+        return paginate(request, session, base(), res.name, page, page_size)
 
     lookup_params = sorted(FILTERS[res.name])
 
@@ -196,6 +195,7 @@ def build_router(res: Resource) -> APIRouter:
         "/lookup/",
         response_model=Page[res.out],
         summary=f"Look up {res.name} by {', '.join(lookup_params)}",
+        openapi_extra={"parameters": openapi_parameters(res.name)},
     )
     def lookup(
         request: Request,
@@ -214,7 +214,7 @@ def build_router(res: Resource) -> APIRouter:
         if not params:
             raise BadRequest(f"give at least one filter: {', '.join(lookup_params)}")
         stmt = base().where(*where_clauses(res.name, params))
-        return paginate(request, session, stmt, shape, page, page_size)
+        return paginate(request, session, stmt, res.name, page, page_size)
 
     @router.post("/", status_code=201, response_model=res.out, summary=f"Create a {kind.singular}")
     def create(body: Annotated[res.create, Body()], session: DbSession, caller: Writer) -> Any:  # type: ignore[name-defined]

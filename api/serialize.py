@@ -1,18 +1,28 @@
-"""Records as the API shows them, and the eager loads each shape needs (no hidden queries)."""
+"""Records as the API shows them: one query for the records, one per kind of reference.
+
+References (a node's installs, a building's nodes, ...) are read as plain columns for the
+whole page at once, never as ORM objects one record at a time: a page of a hundred installs
+costs the same handful of queries as one install, and no related row is built as an object
+only to read its id.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.interfaces import LoaderOption
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from ipam import models as m
 from ipam.health import observed_block
 
+Refs = dict[str, dict[uuid.UUID, Any]]
+Fetch = Callable[[Session, Sequence[Any]], dict[uuid.UUID, Any]]
 
-def _ref(obj: Any) -> dict[str, Any] | None:
-    return None if obj is None else {"id": obj.id}
+DEVICE = m.Device.__table__  # the base table alone: no sector / access point joins for refs
 
 
 def node_ref(node: m.Node | None) -> dict[str, Any] | None:
@@ -20,16 +30,114 @@ def node_ref(node: m.Node | None) -> dict[str, Any] | None:
     return None if node is None else {"id": node.id, "network_number": node.network_number}
 
 
-def install_ref(install: m.Install) -> dict[str, Any]:
-    """An install as a reference: id and install number."""
-    return {"id": install.id, "install_number": install.install_number}
-
-
 def _columns(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in ("id", "created", "updated", *names)}
 
 
-def member(obj: m.Member) -> dict[str, Any]:
+def _many(session: Session, stmt: Select[Any], shape: Callable[..., Any]) -> dict[uuid.UUID, list]:
+    """Rows (parent id, *columns) grouped by parent, each shaped."""
+    grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for parent, *rest in session.execute(stmt):
+        grouped[parent].append(shape(*rest))
+    return grouped
+
+
+def _ids(objs: Iterable[Any], attr: str = "id") -> list[uuid.UUID]:
+    return list({getattr(o, attr) for o in objs if getattr(o, attr) is not None})
+
+
+def _id_ref(ref_id: uuid.UUID) -> dict[str, Any]:
+    return {"id": ref_id}
+
+
+def _install_ref(ref_id: uuid.UUID, number: int) -> dict[str, Any]:
+    return {"id": ref_id, "install_number": number}
+
+
+def _node_ref(ref_id: uuid.UUID, number: int | None) -> dict[str, Any]:
+    return {"id": ref_id, "network_number": number}
+
+
+def installs_of(column: Any) -> Fetch:
+    """The installs whose `column` points at each record, in install-number order."""
+
+    def fetch(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+        stmt = (
+            select(column, m.Install.id, m.Install.install_number)
+            .where(column.in_(_ids(objs)))
+            .order_by(m.Install.install_number)
+        )
+        return _many(session, stmt, _install_ref)
+
+    return fetch
+
+
+def nodes_by_id(attr: str) -> Fetch:
+    """The node a foreign key names (id and network number), per record."""
+
+    def fetch(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+        wanted = _ids(objs, attr)
+        if not wanted:
+            return {}
+        rows = session.execute(
+            select(m.Node.id, m.Node.network_number).where(m.Node.id.in_(wanted))
+        )
+        return {node_id: _node_ref(node_id, nn) for node_id, nn in rows}
+
+    return fetch
+
+
+def _building_nodes(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    link = m.node_building.c
+    stmt = (
+        select(link.building_id, m.Node.id, m.Node.network_number)
+        .join(m.Node, m.Node.id == link.node_id)
+        .where(link.building_id.in_(_ids(objs)))
+        .order_by(m.Node.network_number.asc().nulls_last(), m.Node.id)
+    )
+    return _many(session, stmt, _node_ref)
+
+
+def _node_buildings(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    link = m.node_building.c
+    stmt = (
+        select(link.node_id, link.building_id)
+        .where(link.node_id.in_(_ids(objs)))
+        .order_by(link.building_id)
+    )
+    return _many(session, stmt, _id_ref)
+
+
+def _node_devices(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    stmt = (
+        select(DEVICE.c.node_id, DEVICE.c.id)
+        .where(DEVICE.c.node_id.in_(_ids(objs)))
+        .order_by(DEVICE.c.created, DEVICE.c.id)
+    )
+    return _many(session, stmt, _id_ref)
+
+
+def _additional_members(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    link = m.install_additional_member.c
+    stmt = (
+        select(link.install_id, link.member_id)
+        .where(link.install_id.in_(_ids(objs)))
+        .order_by(link.member_id)
+    )
+    return _many(session, stmt, _id_ref)
+
+
+def observations(model: Any, key: Any) -> Fetch:
+    """Each record's observed block (pending when never polled)."""
+
+    def fetch(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+        rows = session.scalars(select(model).where(key.in_(_ids(objs))))
+        return {getattr(row, key.key): observed_block(row) for row in rows}
+
+    return fetch
+
+
+def member(obj: m.Member, refs: Refs) -> dict[str, Any]:
     """A member with its installs."""
     out = _columns(
         obj,
@@ -49,11 +157,11 @@ def member(obj: m.Member) -> dict[str, Any]:
     phones = [obj.phone_number, *obj.additional_phone_numbers]
     out["all_email_addresses"] = list(dict.fromkeys(e for e in emails if e))
     out["all_phone_numbers"] = list(dict.fromkeys(p for p in phones if p))
-    out["installs"] = [install_ref(i) for i in obj.installs]
+    out["installs"] = refs["installs"].get(obj.id, [])
     return out
 
 
-def building(obj: m.Building) -> dict[str, Any]:
+def building(obj: m.Building, refs: Refs) -> dict[str, Any]:
     """A building with its nodes and installs."""
     out = _columns(
         obj,
@@ -71,13 +179,13 @@ def building(obj: m.Building) -> dict[str, Any]:
             "panoramas",
         ),
     )
-    out["primary_node"] = node_ref(obj.primary_node)
-    out["nodes"] = [node_ref(n) for n in obj.nodes]
-    out["installs"] = [install_ref(i) for i in obj.installs]
+    out["primary_node"] = refs["primary_node"].get(obj.primary_node_id)
+    out["nodes"] = refs["nodes"].get(obj.id, [])
+    out["installs"] = refs["installs"].get(obj.id, [])
     return out
 
 
-def install(obj: m.Install) -> dict[str, Any]:
+def install(obj: m.Install, refs: Refs) -> dict[str, Any]:
     """An install with its member, building and node as references."""
     out = _columns(
         obj,
@@ -96,14 +204,14 @@ def install(obj: m.Install) -> dict[str, Any]:
         ),
     )
     out["member"] = {"id": obj.member_id}
-    out["additional_members"] = [_ref(x) for x in obj.additional_members]
+    out["additional_members"] = refs["additional_members"].get(obj.id, [])
     out["building"] = {"id": obj.building_id}
-    out["node"] = node_ref(obj.node)
+    out["node"] = refs["node"].get(obj.node_id)
     return out
 
 
-def node(obj: m.Node) -> dict[str, Any]:
-    """A node with its buildings, installs and devices."""
+def node(obj: m.Node, refs: Refs) -> dict[str, Any]:
+    """A node with its buildings, installs, devices and observed state."""
     out = _columns(
         obj,
         (
@@ -120,14 +228,14 @@ def node(obj: m.Node) -> dict[str, Any]:
             "notes",
         ),
     )
-    out["buildings"] = [_ref(b) for b in obj.buildings]
-    out["installs"] = [install_ref(i) for i in obj.installs]
-    out["devices"] = [_ref(d) for d in obj.devices]
-    out["observed"] = observed_block(obj.observation)
+    out["buildings"] = refs["buildings"].get(obj.id, [])
+    out["installs"] = refs["installs"].get(obj.id, [])
+    out["devices"] = refs["devices"].get(obj.id, [])
+    out["observed"] = refs["observed"].get(obj.id) or observed_block(None)
     return out
 
 
-def device(obj: m.Device) -> dict[str, Any]:
+def device(obj: m.Device, refs: Refs) -> dict[str, Any]:
     """A device; sectors and access points carry their own fields too."""
     out = _columns(
         obj,
@@ -136,8 +244,8 @@ def device(obj: m.Device) -> dict[str, Any]:
     out["management_address"] = (
         None if obj.management_address is None else str(obj.management_address)
     )
-    out["node"] = node_ref(obj.node)
-    out["observed"] = observed_block(obj.observation)
+    out["node"] = refs["node"].get(obj.node_id)
+    out["observed"] = refs["observed"].get(obj.id) or observed_block(None)
     if isinstance(obj, m.Sector):
         out.update(radius=obj.radius, azimuth=obj.azimuth, width=obj.width)
     elif isinstance(obj, m.AccessPoint):
@@ -145,7 +253,7 @@ def device(obj: m.Device) -> dict[str, Any]:
     return out
 
 
-def link(obj: m.Link) -> dict[str, Any]:
+def link(obj: m.Link, refs: Refs) -> dict[str, Any]:
     """A link between two devices."""
     out = _columns(
         obj,
@@ -156,7 +264,7 @@ def link(obj: m.Link) -> dict[str, Any]:
     return out
 
 
-def los(obj: m.LOS) -> dict[str, Any]:
+def los(obj: m.LOS, refs: Refs) -> dict[str, Any]:
     """A line of sight between two buildings."""
     out = _columns(obj, ("source", "analysis_date", "notes"))
     out["from_building"] = {"id": obj.from_building_id}
@@ -164,14 +272,14 @@ def los(obj: m.LOS) -> dict[str, Any]:
     return out
 
 
-def prefix(obj: m.Prefix) -> dict[str, Any]:
+def prefix(obj: m.Prefix, refs: Refs | None = None) -> dict[str, Any]:
     """A static prefix."""
     out = _columns(obj, ("role", "description", "status", "allocate_prefixlen"))
     out["cidr"] = str(obj.cidr)
     return out
 
 
-def ip_allocation(obj: m.IpAllocation) -> dict[str, Any]:
+def ip_allocation(obj: m.IpAllocation, refs: Refs | None = None) -> dict[str, Any]:
     """An address or sub-prefix taken from a prefix."""
     out = _columns(obj, ("description",))
     out["address"] = str(obj.address)
@@ -181,36 +289,36 @@ def ip_allocation(obj: m.IpAllocation) -> dict[str, Any]:
     return out
 
 
-_device_loads: list[LoaderOption] = [joinedload(m.Device.node), joinedload(m.Device.observation)]
-
-# What each shape reads, loaded up front: relationships are lazy="raise".
-LOADS: dict[str, list[LoaderOption]] = {
-    "members": [selectinload(m.Member.installs)],
-    "buildings": [
-        joinedload(m.Building.primary_node),
-        selectinload(m.Building.nodes),
-        selectinload(m.Building.installs),
-    ],
-    "installs": [
-        joinedload(m.Install.node),
-        selectinload(m.Install.additional_members),
-    ],
-    "nodes": [
-        selectinload(m.Node.buildings),
-        selectinload(m.Node.installs),
-        selectinload(m.Node.devices),
-        joinedload(m.Node.observation),
-    ],
-    "devices": _device_loads,
-    "sectors": [joinedload(m.Sector.node), joinedload(m.Sector.observation)],
-    "accesspoints": [joinedload(m.AccessPoint.node), joinedload(m.AccessPoint.observation)],
-    "links": [],
-    "loses": [],
-    "prefixes": [],
-    "ip-allocations": [],
+_device_refs: dict[str, Fetch] = {
+    "node": nodes_by_id("node_id"),
+    "observed": observations(m.DeviceObservation, m.DeviceObservation.device_id),
 }
 
-SHAPES = {
+# What each shape reads besides the record's own row, one query per entry for a whole page.
+REFS: dict[str, dict[str, Fetch]] = {
+    "members": {"installs": installs_of(m.Install.member_id)},
+    "buildings": {
+        "primary_node": nodes_by_id("primary_node_id"),
+        "nodes": _building_nodes,
+        "installs": installs_of(m.Install.building_id),
+    },
+    "installs": {"node": nodes_by_id("node_id"), "additional_members": _additional_members},
+    "nodes": {
+        "buildings": _node_buildings,
+        "installs": installs_of(m.Install.node_id),
+        "devices": _node_devices,
+        "observed": observations(m.NodeObservation, m.NodeObservation.node_id),
+    },
+    "devices": _device_refs,
+    "sectors": _device_refs,
+    "accesspoints": _device_refs,
+    "links": {},
+    "loses": {},
+    "prefixes": {},
+    "ip-allocations": {},
+}
+
+SHAPES: dict[str, Callable[[Any, Refs], dict[str, Any]]] = {
     "members": member,
     "buildings": building,
     "installs": install,
@@ -223,3 +331,12 @@ SHAPES = {
     "prefixes": prefix,
     "ip-allocations": ip_allocation,
 }
+
+
+def render(session: Session, resource: str, objs: Sequence[Any]) -> list[dict[str, Any]]:
+    """Records of one resource as the API shows them, references read in batches."""
+    if not objs:
+        return []
+    refs = {name: fetch(session, objs) for name, fetch in REFS[resource].items()}
+    shape = SHAPES[resource]
+    return [shape(obj, refs) for obj in objs]

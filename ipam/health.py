@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased
 
 from ipam import models as m
 from ipam.enums import ObservedStatus
@@ -43,13 +43,12 @@ def observed_block(row: m.DeviceObservation | m.NodeObservation | None) -> dict[
     return block
 
 
-def device_health(device: m.Device) -> dict[str, Any]:
+def device_health(device: Any, obs: m.DeviceObservation | None, nn: int | None) -> dict[str, Any]:
     """One device: recorded status, observed state and what polling measured."""
-    obs = device.observation
     return {
         "id": str(device.id),
         "name": device.name,
-        "network_number": device.node.network_number,
+        "network_number": nn,
         "recorded_status": device.status,
         "observed_status": obs.status if obs else ObservedStatus.PENDING.value,
         "since": jsonable(obs.since) if obs else None,
@@ -66,9 +65,24 @@ def device_health(device: m.Device) -> dict[str, Any]:
     }
 
 
-def _links_of(session: Session, node: m.Node) -> list[dict[str, Any]]:
+def _devices_with_observations(
+    session: Session, where: Any
+) -> list[tuple[Any, m.DeviceObservation | None]]:
+    """Devices (base table only: health needs no sector fields) with their observation rows."""
+    table = m.Device.__table__
+    rows = session.execute(
+        select(table, m.DeviceObservation)
+        .outerjoin(m.DeviceObservation, m.DeviceObservation.device_id == table.c.id)
+        .where(where)
+        .order_by(table.c.name, table.c.id)
+    )
+    return [(row, row.DeviceObservation) for row in rows]
+
+
+def _links_of(
+    session: Session, node_id: uuid.UUID, device_ids: list[uuid.UUID]
+) -> list[dict[str, Any]]:
     """The node's links with the NN at the far end, in one query."""
-    device_ids = [d.id for d in node.devices]
     if not device_ids:
         return []
     a, b = aliased(m.Device), aliased(m.Device)
@@ -86,7 +100,7 @@ def _links_of(session: Session, node: m.Node) -> list[dict[str, Any]]:
     return [
         {
             "id": str(link.id),
-            "to_network_number": nn_b if from_node == node.id else nn_a,
+            "to_network_number": nn_b if from_node == node_id else nn_a,
             "recorded_status": link.status,
             "observed_status": observed or ObservedStatus.PENDING.value,
         }
@@ -95,19 +109,16 @@ def _links_of(session: Session, node: m.Node) -> list[dict[str, Any]]:
 
 
 def node_health(session: Session, nn: int) -> dict[str, Any]:
-    """A node's health: its observed state, each device's, and each link's."""
-    node = session.scalars(
-        select(m.Node)
+    """A node's health: its observed state, each device's, and each link's (three queries)."""
+    found = session.execute(
+        select(m.Node, m.NodeObservation)
+        .outerjoin(m.NodeObservation, m.NodeObservation.node_id == m.Node.id)
         .where(m.Node.network_number == nn)
-        .options(
-            joinedload(m.Node.observation),
-            selectinload(m.Node.devices).joinedload(m.Device.observation),
-            selectinload(m.Node.devices).joinedload(m.Device.node),
-        )
     ).first()
-    if node is None:
+    if found is None:
         raise NotFound(f"no node with network_number {nn}", field="network_number")
-    obs = node.observation
+    node, obs = found
+    devices = _devices_with_observations(session, m.Device.__table__.c.node_id == node.id)
     return {
         "network_number": nn,
         "recorded_status": node.status,
@@ -117,21 +128,19 @@ def node_health(session: Session, nn: int) -> dict[str, Any]:
         "first_seen": jsonable(obs.first_seen) if obs else None,
         "rtt_ms": _rtt(obs),
         "packet_loss": obs.packet_loss if obs else None,
-        "devices": [device_health(d) for d in sorted(node.devices, key=lambda d: d.name or "")],
-        "links": _links_of(session, node),
+        "devices": [device_health(d, o, nn) for d, o in devices],
+        "links": _links_of(session, node.id, [d.id for d, _ in devices]),
     }
 
 
 def one_device(session: Session, device_id: uuid.UUID) -> dict[str, Any]:
     """A device's health by id."""
-    device = session.scalars(
-        select(m.Device)
-        .where(m.Device.id == device_id)
-        .options(joinedload(m.Device.observation), joinedload(m.Device.node))
-    ).first()
-    if device is None:
+    found = _devices_with_observations(session, m.Device.__table__.c.id == device_id)
+    if not found:
         raise NotFound(f"no device with id {device_id}", field="id")
-    return device_health(device)
+    device, obs = found[0]
+    nn = session.scalar(select(m.Node.network_number).where(m.Node.id == device.node_id))
+    return device_health(device, obs, nn)
 
 
 def nodes_by_state(observed: str | None, recorded: str | None) -> Select[Any]:

@@ -176,9 +176,6 @@ class Node(Base):
     )
     installs: Mapped[list[Install]] = relationship(back_populates="node", lazy="raise")
     devices: Mapped[list[Device]] = relationship(back_populates="node", lazy="raise")
-    observation: Mapped[NodeObservation | None] = relationship(
-        lazy="raise", viewonly=True, uselist=False
-    )
 
     __table_args__ = (
         CheckConstraint(f"network_number BETWEEN {NN_MIN} AND {NN_MAX}", name="nn_range"),
@@ -249,9 +246,6 @@ class Device(Base):
     updated: Mapped[datetime] = _updated()
 
     node: Mapped[Node] = relationship(back_populates="devices", lazy="raise")
-    observation: Mapped[DeviceObservation | None] = relationship(
-        lazy="raise", viewonly=True, uselist=False
-    )
 
     # Always join the subclass tables: device lists show sectors and access points in full.
     __mapper_args__ = {
