@@ -79,32 +79,44 @@ def _devices_with_observations(
     return [(row, row.DeviceObservation) for row in rows]
 
 
+# Built once: an alias costs a new set of column objects each time it is made. The device base
+# table, because aliases of the mapped class would join sectors and access points too.
+_FROM, _TO = m.Device.__table__.alias("from_device"), m.Device.__table__.alias("to_device")
+_FROM_NODE, _TO_NODE = aliased(m.Node, name="from_node"), aliased(m.Node, name="to_node")
+
+
 def _links_of(
     session: Session, node_id: uuid.UUID, device_ids: list[uuid.UUID]
 ) -> list[dict[str, Any]]:
     """The node's links with the NN at the far end, in one query."""
     if not device_ids:
         return []
-    a, b = aliased(m.Device), aliased(m.Device)
-    na, nb = aliased(m.Node), aliased(m.Node)
+    a, b, na, nb, link = _FROM, _TO, _FROM_NODE, _TO_NODE, m.Link
     rows = session.execute(
-        select(m.Link, na.network_number, nb.network_number, a.node_id, m.LinkObservation.status)
-        .join(a, a.id == m.Link.from_device_id)
-        .join(b, b.id == m.Link.to_device_id)
-        .join(na, na.id == a.node_id)
-        .join(nb, nb.id == b.node_id)
-        .outerjoin(m.LinkObservation, m.LinkObservation.link_id == m.Link.id)
-        .where(m.Link.from_device_id.in_(device_ids) | m.Link.to_device_id.in_(device_ids))
-        .order_by(m.Link.created)
+        select(
+            link.id,
+            link.status,
+            na.network_number,
+            nb.network_number,
+            a.c.node_id,
+            m.LinkObservation.status,
+        )
+        .join(a, a.c.id == link.from_device_id)
+        .join(b, b.c.id == link.to_device_id)
+        .join(na, na.id == a.c.node_id)
+        .join(nb, nb.id == b.c.node_id)
+        .outerjoin(m.LinkObservation, m.LinkObservation.link_id == link.id)
+        .where(link.from_device_id.in_(device_ids) | link.to_device_id.in_(device_ids))
+        .order_by(link.created)
     )
     return [
         {
-            "id": str(link.id),
+            "id": str(link_id),
             "to_network_number": nn_b if from_node == node_id else nn_a,
-            "recorded_status": link.status,
+            "recorded_status": status,
             "observed_status": observed or ObservedStatus.PENDING.value,
         }
-        for link, nn_a, nn_b, from_node, observed in rows
+        for link_id, status, nn_a, nn_b, from_node, observed in rows
     ]
 
 
