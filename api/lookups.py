@@ -51,6 +51,15 @@ def _text(value: str) -> str:
     return value
 
 
+# How each parser's values are described in the OpenAPI schema (string when not listed).
+SCHEMAS: dict[Parse, dict[str, Any]] = {
+    _int: {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+    _uuid: {"type": "string", "format": "uuid"},
+    _ip: {"type": "string", "description": "an IP address"},
+    _text: {"type": "string", "maxLength": 300},
+}
+
+
 class NotAllowed(ValueError):
     """A value outside an enum; carries the values that are allowed."""
 
@@ -66,6 +75,7 @@ def _enum(kind: type[StrEnum]) -> Parse:
                 return member.value
         raise NotAllowed([e.value for e in kind])
 
+    SCHEMAS[parse] = {"type": "string", "enum": [e.value for e in kind]}
     return parse
 
 
@@ -232,6 +242,14 @@ FILTERS: dict[str, dict[str, Filter]] = {
 }
 
 PAGING = {"page", "page_size", "format"}
+
+
+def openapi_parameters(resource: str) -> list[dict[str, Any]]:
+    """A resource's filters as OpenAPI query parameters (the lookup reads them itself)."""
+    return [
+        {"name": name, "in": "query", "required": False, "schema": SCHEMAS.get(f.parse, {})}
+        for name, f in sorted(FILTERS[resource].items())
+    ]
 
 
 def where_clauses(resource: str, params: dict[str, str]) -> list[ColumnElement[bool]]:
