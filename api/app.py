@@ -23,6 +23,8 @@ from api import (
     topology,
     webhooks,
 )
+from api.body_limit import BodyLimit
+from api.cache import ResponseCache
 from api.limits import InFlightLimit
 from ipam.db import make_sessionmaker
 from ipam.settings import Settings
@@ -45,8 +47,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    app.state.response_cache = ResponseCache()
     errors.install(app)
     app.add_middleware(InFlightLimit)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     metrics.install(app)
     # Fixed paths (nn-assign, export.csv, /nodes/<nn>/addresses/) before the generic
     # /<resource>/<key>/ routes, which would otherwise take them as a key.

@@ -6,7 +6,9 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import TypeAdapter
 
+from api.cache import cached_json
 from api.deps import DbSession, Reader
 from api.resources import DEFAULT_PAGE_SIZE, ERRORS, MAX_PAGE_SIZE, page_links
 from ipam import health
@@ -14,6 +16,7 @@ from ipam.enums import NodeStatus, ObservedStatus
 from ipam.records import count
 
 router = APIRouter(prefix="/api/v1", tags=["health"], responses=ERRORS)
+ANSWER: TypeAdapter[Any] = TypeAdapter(dict[str, Any])
 
 
 @router.get("/nodes/{nn}/health/", summary="A node's observed health, its devices and links")
@@ -23,9 +26,11 @@ def node_health(nn: Annotated[int, Path(ge=1, le=8000)], session: DbSession, cal
 
 
 @router.get("/devices/{device_id}/health/", summary="A device's observed health")
-def device_health(device_id: uuid.UUID, session: DbSession, caller: Reader) -> Any:
+def device_health(
+    device_id: uuid.UUID, request: Request, session: DbSession, caller: Reader
+) -> Any:
     """What polling sees of one device."""
-    return health.one_device(session, device_id)
+    return cached_json(request, session, ANSWER, lambda: health.one_device(session, device_id))
 
 
 @router.get("/health/", summary="Nodes by observed and recorded state (what is down right now)")

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Select, select
 
 from api import serialize
+from api.cache import cached_json
 from api.deps import Admin, DbSession, Reader, Writer
 from api.lookups import FILTERS, PAGING, openapi_parameters, where_clauses
 from api.schemas import ipam as ipam_schemas
@@ -151,6 +152,8 @@ def build_router(res: Resource) -> APIRouter:
     kind = KINDS[res.name]
     model = kind.model
     router = APIRouter(prefix=f"/api/v1/{res.name}", tags=[res.name], responses=ERRORS)
+    page_adapter: TypeAdapter[Any] = TypeAdapter(Page[res.out])  # type: ignore[name-defined]
+    out_adapter: TypeAdapter[Any] = TypeAdapter(res.out)
     PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
     PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 
@@ -187,7 +190,12 @@ def build_router(res: Resource) -> APIRouter:
         page: PageNo = 1,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> Any:
-        return paginate(request, session, base(), res.name, page, page_size)
+        return cached_json(
+            request,
+            session,
+            page_adapter,
+            lambda: paginate(request, session, base(), res.name, page, page_size),
+        )
 
     lookup_params = sorted(FILTERS[res.name])
 
@@ -214,7 +222,12 @@ def build_router(res: Resource) -> APIRouter:
         if not params:
             raise BadRequest(f"give at least one filter: {', '.join(lookup_params)}")
         stmt = base().where(*where_clauses(res.name, params))
-        return paginate(request, session, stmt, res.name, page, page_size)
+        return cached_json(
+            request,
+            session,
+            page_adapter,
+            lambda: paginate(request, session, stmt, res.name, page, page_size),
+        )
 
     @router.post("/", status_code=201, response_model=res.out, summary=f"Create a {kind.singular}")
     def create(body: Annotated[res.create, Body()], session: DbSession, caller: Writer) -> Any:  # type: ignore[name-defined]
@@ -222,8 +235,10 @@ def build_router(res: Resource) -> APIRouter:
         return fetch(session, obj.id)
 
     @router.get("/{key}/", response_model=res.out, summary=f"Get a {kind.singular}")
-    def get(key: str, session: DbSession, caller: Reader) -> Any:
-        return fetch(session, resolve(session, key))
+    def get(key: str, request: Request, session: DbSession, caller: Reader) -> Any:
+        return cached_json(
+            request, session, out_adapter, lambda: fetch(session, resolve(session, key))
+        )
 
     @router.put("/{key}/", response_model=res.out, summary=f"Replace a {kind.singular}")
     def put(

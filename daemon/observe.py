@@ -16,6 +16,7 @@ from ipam.enums import DeviceStatus, LinkStatus, NodeStatus
 from ipam.enums import ObservedStatus as S
 from ipam.observed import State, Thresholds, drifted, link_status, node_status, step
 from ipam.records import write_event
+from ipam.versions import bump_observed
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def apply_ping_results(
             )
             outcome.note("device", device.name or str(device.id), before, state.status)
     session.flush()
+    bump_observed(session)
     touched_nodes = {devices[r.device_id].node_id for r in results}
     refresh_nodes(session, touched_nodes, now, outcome)
     refresh_links(session, set(rows), now, outcome)

@@ -18,6 +18,7 @@ from ipam import models as m
 from ipam.db import transaction
 from ipam.enums import ObservedStatus as S
 from ipam.settings import Settings
+from ipam.versions import bump_observed
 
 
 @dataclasses.dataclass
@@ -78,6 +79,7 @@ def apply_snmp(
         row.model = (seen.sys_descr or row.model or "")[:200] or None
         row.radio = radio_json(seen)
     session.flush()
+    bump_observed(session)
     return answered
 
 

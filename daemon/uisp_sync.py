@@ -23,6 +23,7 @@ from ipam.db import transaction
 from ipam.enums import DeviceStatus, LinkStatus
 from ipam.records import KINDS, write_event
 from ipam.settings import Settings
+from ipam.versions import bump_observed
 
 ACTOR = "uisp-sync"
 
@@ -233,6 +234,7 @@ def _observe(
         row.uisp_state = link.state
         row.uisp_last_seen = now
     session.flush()
+    bump_observed(session)
 
 
 def _rows(session: Session, model: Any, key: Any, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:

@@ -558,3 +558,16 @@ class CollectorState(Base):
     errors_total: Mapped[int] = mapped_column(BigInteger, default=0)
     targets: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class ObservedVersion(Base):
+    """A counter bumped in every transaction that changes observed state.
+
+    Observed measurements (RTT, last seen) change on every poll without an event; caches of
+    answers that show them are valid while this counter and the latest event id both stand.
+    """
+
+    __tablename__ = "observed_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -17,3 +17,4 @@ def empty_tables(engine: Any) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         # The static prefixes are data migration 0002 seeds: a new database has them.
         conn.execute(insert(Prefix), seed_rows())
+        conn.execute(text("INSERT INTO observed_version (id, version) VALUES (1, 0)"))

@@ -1,0 +1,46 @@
+"""Cached read answers follow every change: record edits (events) and new observations."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from daemon.observe import DeviceResult, apply_ping_results
+from ipam.db import transaction
+from ipam.enums import ObservedStatus as S
+
+
+def _poll(sessions, device_id, rtt, at):
+    with transaction(sessions) as session:
+        apply_ping_results(
+            session, [DeviceResult(uuid.UUID(device_id), S.UP, "127.0.0.9", rtt, rtt, rtt, 0.0)], at
+        )
+
+
+def test_a_record_edit_shows_at_once(api):
+    node = api.create("nodes", {"network_number": 77, "name": "before"})
+    assert api.get("/api/v1/nodes/77/").json()["name"] == "before"
+    assert api.get("/api/v1/nodes/?page_size=5").json()["results"][0]["name"] == "before"
+    api.patch(f"/api/v1/nodes/{node['id']}/", json={"name": "after"})
+    assert api.get("/api/v1/nodes/77/").json()["name"] == "after"
+    assert api.get("/api/v1/nodes/?page_size=5").json()["results"][0]["name"] == "after"
+    assert api.get("/api/v1/nodes/lookup/?name=aft").json()["count"] == 1
+
+
+def test_a_new_measurement_without_a_transition_shows_at_once(api, sessions):
+    node = api.create("nodes", {"network_number": 78, "status": "Active"})
+    device = api.create("devices", {"node": node["id"], "name": "omni"})
+    start = datetime.now(UTC)
+    _poll(sessions, device["id"], 1.5, start)
+    first = api.get("/api/v1/nodes/78/health/").json()
+    assert first["devices"][0]["rtt_ms"]["avg"] == 1.5
+    assert api.get(f"/api/v1/devices/{device['id']}/").json()["observed"]["rtt_ms"]["avg"] == 1.5
+    _poll(sessions, device["id"], 9.25, start + timedelta(minutes=1))  # still up: no event
+    assert api.get("/api/v1/nodes/78/health/").json()["devices"][0]["rtt_ms"]["avg"] == 9.25
+    assert api.get(f"/api/v1/devices/{device['id']}/").json()["observed"]["rtt_ms"]["avg"] == 9.25
+
+
+def test_every_caller_is_still_checked(api):
+    api.create("nodes", {"network_number": 79})
+    assert api.get("/api/v1/nodes/79/").status_code == 200
+    assert api.get("/api/v1/nodes/79/", role=None).status_code == 401
+    assert api.get("/api/v1/nodes/79/", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert api.get("/api/v1/nodes/79/", role="read_only").status_code == 200
