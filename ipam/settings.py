@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     probe_networks: Annotated[list[str], NoDecode] = []
     join_rate_limit: int = 10
     join_rate_window_s: float = 60.0
+    # Largest request body the API reads (the CSV import's limit); more is a 413.
+    max_body_bytes: int = 10 * 1024 * 1024
 
     # The daemon: one job per collector (0 disables a job).
     icmp_interval_s: float = 60.0
