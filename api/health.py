@@ -20,9 +20,11 @@ ANSWER: TypeAdapter[Any] = TypeAdapter(dict[str, Any])
 
 
 @router.get("/nodes/{nn}/health/", summary="A node's observed health, its devices and links")
-def node_health(nn: Annotated[int, Path(ge=1, le=8000)], session: DbSession, caller: Reader) -> Any:
+def node_health(
+    nn: Annotated[int, Path(ge=1, le=8000)], request: Request, session: DbSession, caller: Reader
+) -> Any:
     """What polling sees of a node, beside what is recorded."""
-    return health.node_health(session, nn)
+    return cached_json(request, session, ANSWER, lambda: health.node_health(session, nn))
 
 
 @router.get("/devices/{device_id}/health/", summary="A device's observed health")
