@@ -22,6 +22,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest tests/fuzz_long.py -p no:cacheprovider
+
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 

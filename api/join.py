@@ -27,7 +27,15 @@ from pydantic_core import PydanticCustomError
 
 from api.deps import DbSession
 from api.resources import ERRORS
-from api.schemas.common import Address, Latitude, Longitude, Notes, RecordIn, Short
+from api.schemas.common import (
+    Address,
+    ErrorBody,
+    Latitude,
+    Longitude,
+    Notes,
+    RecordIn,
+    Short,
+)
 from ipam import join
 from ipam.errors import Invalid
 
@@ -206,7 +214,10 @@ router = APIRouter(prefix="/api/v1", tags=["join"], responses=ERRORS)
     response_model=JoinOut,
     summary="MeshDB's join form (no auth, rate-limited per client address)",
     dependencies=[Depends(rate_limited)],
-    responses={200: {"model": JoinOut, "description": "the same request is already filed"}},
+    responses={
+        200: {"model": JoinOut, "description": "the same request is already filed"},
+        429: {"model": ErrorBody, "description": "too many join requests (see Retry-After)"},
+    },
 )
 def submit_join(body: JoinIn, request: Request, session: DbSession) -> Any:
     """201 with a new install, or 200 with the one already open for this member and unit."""

@@ -42,7 +42,13 @@ class AssignOut(BaseModel):
     created: bool
 
 
-@router.post("/nn-assign/", response_model=AssignOut, status_code=201, summary="Assign an NN")
+@router.post(
+    "/nn-assign/",
+    response_model=AssignOut,
+    status_code=201,
+    summary="Assign an NN",
+    responses={200: {"model": AssignOut, "description": "the install already had its number"}},
+)
 def nn_assign(body: AssignIn, session: DbSession, caller: Writer) -> Any:
     """MeshDB's NN assignment form: 201 when a number is given, 200 when it already was."""
     result = assign.assign(session, body.install_number, caller.name)

@@ -35,6 +35,8 @@ def create_token(session: Session, name: str, role: TokenRole) -> str:
 
 def authenticate(session: Session, secret: str) -> m.ApiToken | None:
     """The live token this secret belongs to, or None."""
+    if "\x00" in secret:
+        return None  # no token holds a NUL, and PostgreSQL text cannot be asked for one
     candidates = session.scalars(
         select(m.ApiToken).where(
             m.ApiToken.key_prefix == secret[:PREFIX_LEN], m.ApiToken.revoked_at.is_(None)

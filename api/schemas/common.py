@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import uuid
 from datetime import datetime
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
@@ -28,6 +29,17 @@ Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Altitude = Annotated[float, Field(ge=-500, le=10_000)]
 NetworkNumber = Annotated[int, Field(ge=1, le=8000)]
+
+
+def _ip_text(value: Any) -> Any:
+    """IP addresses and networks are written as text: JSON's 5 or true is not 0.0.0.5."""
+    if isinstance(value, int | float):  # bool is an int
+        raise ValueError("must be an IP address or network written as a string")
+    return value
+
+
+IpAddress = Annotated[IPv4Address | IPv6Address, BeforeValidator(_ip_text)]
+IpNetwork = Annotated[IPv4Network | IPv6Network, BeforeValidator(_ip_text)]
 
 
 def _id_of(value: Any) -> Any:
@@ -58,14 +70,18 @@ Ref = Annotated[
 
 
 def _reject_nul(value: Any, where: str) -> None:
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError(f"{where}: may not contain NUL characters")
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            _reject_nul(inner, f"{where}.{key}" if where else str(key))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            _reject_nul(inner, f"{where}[{index}]")
+    # A stack, not recursion: a value nested a thousand deep (JSON allows it) must be a 422,
+    # not a RecursionError and a 500. Pushed in reverse so the first NUL in order is named.
+    pending = [(value, where)]
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(f"{where}: may not contain NUL characters")
+        if isinstance(value, dict):
+            items = [(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()]
+            pending.extend(reversed(items))
+        elif isinstance(value, list):
+            pending.extend(reversed([(v, f"{where}[{i}]") for i, v in enumerate(value)]))
 
 
 class RecordIn(BaseModel):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from api.schemas.common import RecordIn, RecordOut, Ref, Ref_, partial
+from api.schemas.common import IpNetwork, RecordIn, RecordOut, Ref, Ref_, partial
 
 Description = Annotated[str, Field(max_length=500)]
 
@@ -15,7 +15,7 @@ Description = Annotated[str, Field(max_length=500)]
 class PrefixIn(RecordIn):
     """A static prefix as clients write it (host bits must be zero)."""
 
-    cidr: IPv4Network | IPv6Network
+    cidr: IpNetwork
     role: Annotated[str, Field(min_length=1, max_length=50)]
     description: Description | None = None
     status: Annotated[str, Field(max_length=20)] = "Active"
@@ -36,7 +36,7 @@ class IpAllocationIn(RecordIn):
     """An address or sub-prefix taken from a prefix, for a device or a link."""
 
     prefix: Ref
-    address: IPv4Network | IPv6Network
+    address: IpNetwork
     device: Ref | None = None
     link: Ref | None = None
     description: Description | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -11,6 +10,7 @@ from pydantic import Field
 from api.schemas.common import (
     Altitude,
     InstallRef,
+    IpAddress,
     Latitude,
     Longitude,
     Name,
@@ -84,7 +84,7 @@ class DeviceIn(RecordIn):
     abandon_date: date | None = None
     notes: Notes | None = None
     uisp_id: Short | None = None
-    management_address: IPv4Address | IPv6Address | None = None
+    management_address: IpAddress | None = None
 
 
 class SectorIn(DeviceIn):
