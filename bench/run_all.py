@@ -69,8 +69,10 @@ def snmp(doc: dict[str, Any]) -> list[Row]:
         f"{_s(doc.get('meshkeeper_s'))} wall, "
         f"{_s(doc.get('cpu_per_request_ms'), 'ms')} CPU per request, errors {doc.get('errors')}"
     )
-    peer = _s(doc.get("netsnmp_cpu_per_request_ms"), "ms") + " CPU per request"
-    return [(work, ours, "net-snmp snmpget/snmpbulkwalk", peer, _ratio(doc.get("ratio")))]
+    theirs, mine = doc.get("netsnmp_cpu_per_request_ms"), doc.get("cpu_per_request_ms")
+    peer = _s(theirs, "ms") + " CPU per request"
+    ratio = theirs / mine if theirs and mine else None
+    return [(work, ours, "net-snmp snmpget/snmpbulkwalk", peer, _ratio(ratio))]
 
 
 def uisp(doc: dict[str, Any]) -> list[Row]:
