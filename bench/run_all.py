@@ -132,9 +132,9 @@ def api_load(doc: dict[str, Any]) -> list[Row]:
             (
                 work,
                 ours,
-                "static route, same stack",
+                "GET /api/v1/ (one SELECT), p99",
                 _s(floor.get("p99_ms"), "ms", 1),
-                _ratio((data["p99_ms"] / floor["p99_ms"]) if floor.get("p99_ms") else None),
+                _ratio(floor["p99_ms"] / data["p99_ms"] if floor.get("p99_ms") else None),
             )
         )
     return rows

@@ -8,36 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from ipam import events
 from ipam.db import transaction
 from ipam.records import write_event
 from tests.api import builders as b
-
-
-def wire(app: Any) -> Any:
-    """Include the events, webhooks and metrics routes if create_app does not yet."""
-    from api import events as api_events
-    from api import metrics, webhooks
-
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/api/v1/events/" not in paths:
-        app.include_router(api_events.router)
-    if "/api/v1/webhooks/" not in paths:
-        app.include_router(webhooks.router)
-    if not hasattr(app.state, "metrics_registry"):
-        metrics.install(app)
-    return app
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    """Make the `api` and `live_api` fixtures' apps carry these routes."""
-    import api.app
-
-    original = api.app.create_app
-    monkeypatch.setattr(api.app, "create_app", lambda s, e: wire(original(s, e)))
 
 
 def status_event(sessions, subject: str, before: str, after: str, nn: int | None = 7) -> None:

@@ -5,36 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ipam import models as m
 from ipam.db import transaction
 from tests.api import builders as b
-
-
-def wire(app: Any) -> Any:
-    """Include the events, webhooks and metrics routes if create_app does not yet."""
-    from api import events as api_events
-    from api import metrics, webhooks
-
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/api/v1/events/" not in paths:
-        app.include_router(api_events.router)
-    if "/api/v1/webhooks/" not in paths:
-        app.include_router(webhooks.router)
-    if not hasattr(app.state, "metrics_registry"):
-        metrics.install(app)
-    return app
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    """Make the `api` fixture's app carry these routes."""
-    import api.app
-
-    original = api.app.create_app
-    monkeypatch.setattr(api.app, "create_app", lambda s, e: wire(original(s, e)))
 
 
 def scrape(api) -> tuple[dict[str, Any], dict[str, list[Any]]]:

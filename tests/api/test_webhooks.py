@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from daemon import webhooks as wh
 from ipam import models as m
@@ -16,30 +15,6 @@ from tests.daemon.receiver import Receiver
 
 SECRET = "webhook-secret-1"
 BASE = "/api/v1/webhooks/"
-
-
-def wire(app: Any) -> Any:
-    """Include the events, webhooks and metrics routes if create_app does not yet."""
-    from api import events as api_events
-    from api import metrics, webhooks
-
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/api/v1/events/" not in paths:
-        app.include_router(api_events.router)
-    if "/api/v1/webhooks/" not in paths:
-        app.include_router(webhooks.router)
-    if not hasattr(app.state, "metrics_registry"):
-        metrics.install(app)
-    return app
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    """Make the `api` fixture's app carry these routes."""
-    import api.app
-
-    original = api.app.create_app
-    monkeypatch.setattr(api.app, "create_app", lambda s, e: wire(original(s, e)))
 
 
 def subscribe(api, **fields: Any) -> dict[str, Any]:
