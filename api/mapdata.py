@@ -8,6 +8,7 @@ with an ETag so a map that polls gets 304 until something changes.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
 
@@ -48,56 +49,56 @@ def _doc(media_type: str) -> dict:
     return {200: {"content": {media_type: {}}}, 304: {"description": "unchanged (ETag)"}}
 
 
-@router.get(
-    "/mapdata/nodes/",
-    summary="Every install and node dot, in the legacy map's shape (no auth)",
-    response_class=Response,
-    responses=_doc(MEDIA_TYPES["nodes"]),
+# Path, feed, summary and description of each anonymous map answer.
+FEEDS = (
+    (
+        "/mapdata/nodes/",
+        "nodes",
+        "Every install and node dot, in the legacy map's shape (no auth)",
+        'nodes.json: installs by install number, plus one "NN assigned" row per other NN.',
+    ),
+    (
+        "/mapdata/links/",
+        "links",
+        "Every link between two nodes, in the legacy map's shape (no auth)",
+        "links.json: from / to network numbers, status word, install date.",
+    ),
+    (
+        "/mapdata/sectors/",
+        "sectors",
+        "Every sector, in the legacy map's shape (no auth)",
+        "sectors.json: nodeId, radius, azimuth, width, status, device.",
+    ),
+    (
+        "/geojson/",
+        "geojson",
+        "Nodes as Points and links as LineStrings (GeoJSON, no auth)",
+        "A GeoJSON FeatureCollection of nodes and links.",
+    ),
+    (
+        "/kml/",
+        "kml",
+        "Nodes and links as KML for Google Earth (no auth)",
+        "A KML document with a Nodes folder and a Links folder.",
+    ),
 )
-def map_nodes(request: Request) -> Response:
-    """nodes.json: installs by install number, plus one "NN assigned" row per other NN."""
-    return _serve(request, "nodes")
 
 
-@router.get(
-    "/mapdata/links/",
-    summary="Every link between two nodes, in the legacy map's shape (no auth)",
-    response_class=Response,
-    responses=_doc(MEDIA_TYPES["links"]),
-)
-def map_links(request: Request) -> Response:
-    """links.json: from / to network numbers, status word, install date."""
-    return _serve(request, "links")
+def _endpoint(name: str) -> Callable[[Request], Response]:
+    def serve(request: Request) -> Response:
+        return _serve(request, name)
+
+    serve.__name__ = f"map_{name}"
+    return serve
 
 
-@router.get(
-    "/mapdata/sectors/",
-    summary="Every sector, in the legacy map's shape (no auth)",
-    response_class=Response,
-    responses=_doc(MEDIA_TYPES["sectors"]),
-)
-def map_sectors(request: Request) -> Response:
-    """sectors.json: nodeId, radius, azimuth, width, status, device."""
-    return _serve(request, "sectors")
-
-
-@router.get(
-    "/geojson/",
-    summary="Nodes as Points and links as LineStrings (GeoJSON, no auth)",
-    response_class=Response,
-    responses=_doc(MEDIA_TYPES["geojson"]),
-)
-def map_geojson(request: Request) -> Response:
-    """A GeoJSON FeatureCollection of nodes and links."""
-    return _serve(request, "geojson")
-
-
-@router.get(
-    "/kml/",
-    summary="Nodes and links as KML for Google Earth (no auth)",
-    response_class=Response,
-    responses=_doc(MEDIA_TYPES["kml"]),
-)
-def map_kml(request: Request) -> Response:
-    """A KML document with a Nodes folder and a Links folder."""
-    return _serve(request, "kml")
+for _path, _name, _summary, _description in FEEDS:
+    router.add_api_route(
+        _path,
+        _endpoint(_name),
+        methods=["GET"],
+        summary=_summary,
+        description=_description,
+        response_class=Response,
+        responses=_doc(MEDIA_TYPES[_name]),
+    )

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased, joinedload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from collectors import uisp
 from collectors.errors import CollectorError
@@ -67,6 +67,10 @@ def _address(value: str | None) -> str | None:
         return None
 
 
+# The device base table, aliased once: a link end needs no sector or access-point columns.
+_FROM, _TO = m.Device.__table__.alias("from_device"), m.Device.__table__.alias("to_device")
+
+
 def recorded(
     session: Session,
 ) -> tuple[list[rules.RecordedDevice], list[rules.RecordedLink], set[int]]:
@@ -87,11 +91,11 @@ def recorded(
         )
         for d, seen in devices
     ]
-    a, b = aliased(m.Device), aliased(m.Device)
+    a, b = _FROM, _TO
     links = session.execute(
-        select(m.Link, a.uisp_id, b.uisp_id, m.LinkObservation.uisp_last_seen)
-        .join(a, a.id == m.Link.from_device_id)
-        .join(b, b.id == m.Link.to_device_id)
+        select(m.Link, a.c.uisp_id, b.c.uisp_id, m.LinkObservation.uisp_last_seen)
+        .join(a, a.c.id == m.Link.from_device_id)
+        .join(b, b.c.id == m.Link.to_device_id)
         .outerjoin(m.LinkObservation, m.LinkObservation.link_id == m.Link.id)
     )
     recorded_links = [

@@ -33,6 +33,7 @@ from collectors.icmp import PingObservation, collect, summarize
 from collectors.icmp_engine import Tally
 from collectors.icmp_packet import ECHO_HEADER_SIZE, ICMP_ECHO_REQUEST, EchoTemplate, checksum
 from collectors.icmp_sockets import IcmpMode, decide_mode
+from tests.nft import drop_stale_tables, nft
 
 REPO = Path(__file__).resolve().parents[2]
 LOOPBACK = ProbeGuard.from_cidrs(["127.0.0.0/8", "::1/128"])
@@ -69,28 +70,12 @@ def _ipv6_loopback() -> bool:
 # --- nftables: silent and duplicating loopback hosts, and a tripwire for refused addresses ---
 
 
-def _nft(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["nft", *args], input=stdin, capture_output=True, text=True, timeout=10)
-
-
-def _drop_stale_tables() -> None:
-    """Delete tables a killed earlier run of this module left behind (its pid is gone)."""
-    listing = _nft("list", "tables").stdout
-    for pid in re.findall(rf"table ip {NFT_PREFIX}(\d+)\b", listing):
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            _nft("delete", "table", "ip", f"{NFT_PREFIX}{pid}")
-        except PermissionError:
-            pass
-
-
 @pytest.fixture(scope="module")
 def nft_table() -> Iterator[str]:
     """One nftables table for this module's run; deleted afterwards whatever happens."""
     if shutil.which("nft") is None or os.geteuid() != 0:
         pytest.skip("needs root and nft (apt-get install nftables) for silent/duplicate hosts")
-    _drop_stale_tables()
+    drop_stale_tables(NFT_PREFIX)
     name = f"{NFT_PREFIX}{os.getpid()}"
     refused = ", ".join(REFUSED)
     ruleset = f"""
@@ -106,17 +91,17 @@ table ip {name} {{
     }}
 }}
 """
-    made = _nft("-f", "-", stdin=ruleset)
+    made = nft("-f", "-", stdin=ruleset)
     if made.returncode != 0:
         pytest.skip(f"nftables refused our table here: {made.stderr.strip()}")
     try:
         yield name
     finally:
-        _nft("delete", "table", "ip", name)
+        nft("delete", "table", "ip", name)
 
 
 def _refused_packets(table: str) -> int:
-    listing = _nft("list", "chain", "ip", table, "output").stdout
+    listing = nft("list", "chain", "ip", table, "output").stdout
     match = re.search(r"counter packets (\d+)", listing)
     assert match, listing
     return int(match.group(1))

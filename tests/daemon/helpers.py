@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ipam import models as m
 from ipam.enums import DeviceStatus, LinkStatus, NodeStatus
+from tests.nft import drop_stale_tables, nft
 
 REPO = Path(__file__).resolve().parents[2]
 MESHKEEPER = REPO / ".venv" / "bin" / "meshkeeper"
@@ -125,28 +126,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, step: floa
 # --- silent hosts and a tripwire, with nftables ---
 
 
-def _nft(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["nft", *args], input=stdin, capture_output=True, text=True, timeout=10)
-
-
-def _drop_stale_tables() -> None:
-    """Delete tables a killed earlier run left behind (their pid is gone)."""
-    listing = _nft("list", "tables").stdout
-    for pid in re.findall(rf"table ip {NFT_PREFIX}(\d+)\b", listing):
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            _nft("delete", "table", "ip", f"{NFT_PREFIX}{pid}")
-        except PermissionError:
-            pass
-
-
 @contextmanager
 def nft_table(tripwire: list[str]) -> Iterator[str]:
     """Echo requests to SILENT_NET dropped; packets to `tripwire` counted and dropped."""
     if shutil.which("nft") is None or os.geteuid() != 0:
         pytest.skip("needs root and nft (apt-get install nftables) for silent hosts")
-    _drop_stale_tables()
+    drop_stale_tables(NFT_PREFIX)
     name = f"{NFT_PREFIX}{os.getpid()}"
     wire = ", ".join(tripwire) or "192.0.2.1"
     ruleset = f"""
@@ -161,18 +146,18 @@ table ip {name} {{
     }}
 }}
 """
-    made = _nft("-f", "-", stdin=ruleset)
+    made = nft("-f", "-", stdin=ruleset)
     if made.returncode != 0:
         pytest.skip(f"nftables refused our table here: {made.stderr.strip()}")
     try:
         yield name
     finally:
-        _nft("delete", "table", "ip", name)
+        nft("delete", "table", "ip", name)
 
 
 def tripwire_packets(table: str) -> int:
     """Packets the table's output chain counted (and dropped) towards the tripwire."""
-    listing = _nft("list", "chain", "ip", table, "output").stdout
+    listing = nft("list", "chain", "ip", table, "output").stdout
     match = re.search(r"counter packets (\d+)", listing)
     assert match, listing
     return int(match.group(1))
