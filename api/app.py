@@ -52,8 +52,11 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.add_middleware(InFlightLimit)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     metrics.install(app)
-    # Fixed paths (nn-assign, export.csv, /nodes/<nn>/addresses/) before the generic
-    # /<resource>/<key>/ routes, which would otherwise take them as a key.
+    # The record resources first: they carry most requests, and routes are tried in order.
+    # No fixed path of the other routers fits a resource's /<key>/ patterns
+    # (tests/api/test_routes.py), so the order decides nothing else.
+    for router in resources.routers():
+        app.include_router(router)
     for router in (
         numbers.router,
         prefixes.router,
@@ -65,8 +68,6 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         webhooks.router,
         mapdata.router,
     ):
-        app.include_router(router)
-    for router in resources.routers():
         app.include_router(router)
 
     @app.get("/api/v1/", tags=["health"], summary="Health check (no auth)")

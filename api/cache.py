@@ -54,11 +54,15 @@ def cached_json(
 ) -> Response:
     """Answer from the cache when nothing changed since, else compute, check and store."""
     cache: ResponseCache = request.app.state.response_cache
-    version = versions.current(session)
+    # The token check read it already (api/deps.py); routes without one read it here.
+    version = getattr(request.state, "version", None) or versions.current(session)
     key = str(request.url)  # with the host: page links in the answer are absolute
     body = cache.get(key, version)
     if body is None:
         # Validated against the declared model once, when made: the bytes match the schema.
         body = adapter.dump_json(adapter.validate_python(compute()))
         cache.put(key, version, body)
+    # A read has nothing to keep: ending it here, in this worker thread, spares the request
+    # a second trip through the thread pool to end it (api/deps.py).
+    session.commit()
     return Response(content=body, media_type="application/json")

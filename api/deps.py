@@ -2,28 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ipam.enums import TokenRole
-from ipam.tokens import authenticate
+from ipam.tokens import identify
 
 RANK = {TokenRole.READ_ONLY: 0, TokenRole.INSTALLER: 1, TokenRole.ADMIN: 2}
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request: commit on success, roll back on raise."""
-    with request.app.state.sessions() as session:
-        try:
-            yield session
+    # Making a session touches no connection, so it is made here on the event loop. Ending
+    # it talks to PostgreSQL only if a transaction is still open; only then is a worker
+    # thread needed (a read that ended its own transaction is closed right here).
+    session = request.app.state.sessions()
+    ok = False
+    try:
+        yield session
+        ok = True
+    finally:
+        if session.in_transaction():
+            # Shielded: a cancelled request (client gone) must still give its connection back.
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(_end, session, ok)
+        else:
+            session.close()
+
+
+def _end(session: Session, ok: bool) -> None:
+    try:
+        if ok:
             session.commit()
-        except BaseException:
+        else:
             session.rollback()
-            raise
+    finally:
+        session.close()
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit
@@ -55,10 +75,12 @@ def require(role: TokenRole) -> Callable[..., Caller]:
         secret = _bearer(request)
         if secret is None:
             raise HTTPException(401, "authentication required: send Authorization: Bearer <token>")
-        token = authenticate(session, secret)
-        if token is None:
+        identity = identify(session, secret)
+        # Read in the same round trip: cached answers (api/cache.py) are checked against it.
+        request.state.version = identity.version
+        if identity.name is None or identity.role is None:
             raise HTTPException(401, "invalid or revoked token")
-        caller = Caller(token.name, TokenRole(token.role))
+        caller = Caller(identity.name, TokenRole(identity.role))
         if RANK[caller.role] < RANK[role]:
             raise HTTPException(403, f"role {caller.role} may not do this; needs {role}")
         return caller

@@ -69,7 +69,8 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
         app,
         host=settings.http_host,
         port=settings.http_port,
-        log_level="info",
+        # The access log (one line per request) follows MESHKEEPER_LOG_LEVEL: off above INFO.
+        log_level=logging.getLevelName(settings.log_level.upper()),
         lifespan="off",
         timeout_graceful_shutdown=HTTP_GRACE_S,
     )

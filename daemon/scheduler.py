@@ -154,6 +154,8 @@ class Daemon:
     @staticmethod
     def _release(conn: Any, key: int) -> None:
         try:
+            if conn.invalidated:
+                return  # the connection broke mid-run, and its session lock went with it
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
             conn.commit()
         except DATABASE_ERRORS:

@@ -14,10 +14,12 @@ _BUMP = text(
     "INSERT INTO observed_version (id, version) VALUES (1, 1) "
     "ON CONFLICT (id) DO UPDATE SET version = observed_version.version + 1"
 )
-_CURRENT = text(
-    "SELECT (SELECT coalesce(max(id), 0) FROM event), "
+# Both numbers as scalar subqueries, for statements that read them beside other columns.
+COLUMNS = (
+    "(SELECT coalesce(max(id), 0) FROM event), "
     "(SELECT coalesce(max(version), 0) FROM observed_version)"
 )
+_CURRENT = text(f"SELECT {COLUMNS}")
 
 
 def bump_observed(session: Session) -> None:
