@@ -4,17 +4,22 @@
 
 Agents are snmpsim communities (copies of tests/collectors/snmprec/{linux-host,airmax-ap,
 mikrotik-ap}) times loopback addresses; each snmpsim process keeps its communities under the
-31 data files it holds open at once, so the simulator does not thrash. meshkeeper polls every
-agent for system, interfaces and radio data (cold cycle: includes pysnmp's per-target setup;
-warm cycle: the daemon's steady state). net-snmp's snmpbulkget, when installed, then replays
-the exact PDUs meshkeeper sent to a sample of agents, one process per PDU, and its CPU per
-request is extrapolated to the whole cycle. The last line printed is one JSON object.
+31 data files it holds open at once, so the simulator does not thrash. Targets alternate
+between the snmpsim processes, so every simulator works at once, as independent devices
+would. meshkeeper polls every agent for system, interfaces and radio data over SNMPv2c (cold
+cycle: the first in the process, sockets and caches still to make; warm cycle: the daemon's
+steady state); PDUs and the varbinds answered are counted. net-snmp's snmpbulkget, when
+installed, then replays the exact PDUs meshkeeper sent to a sample of agents, one process per
+PDU, and its CPU per request is extrapolated to the whole cycle. The last line printed is one
+JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import math
 import os
@@ -23,6 +28,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,9 +66,10 @@ def build_agents(total: int, processes: int) -> tuple[list[SnmpsimAgent], list[S
     """snmpsim processes and the agent list they serve (community x loopback address)."""
     recordings = own_recordings()
     per_process = math.ceil(total / processes)
-    agents, targets = [], []
+    agents: list[SnmpsimAgent] = []
+    served: list[list[SnmpTarget]] = []
     for p in range(processes):
-        want = min(per_process, total - len(targets))
+        want = min(per_process, total - sum(map(len, served)))
         if want <= 0:
             break
         communities = {
@@ -73,35 +80,57 @@ def build_agents(total: int, processes: int) -> tuple[list[SnmpsimAgent], list[S
         agent = SnmpsimAgent(communities, addresses=addresses)
         agents.append(agent)
         mine = [(address, community) for address in addresses for community in communities][:want]
-        targets += [SnmpTarget(address, 161, community=community) for address, community in mine]
+        served.append([SnmpTarget(address, 161, community=c) for address, c in mine])
+    # Round-robin over the simulators: in process order, every concurrent poll of a cycle
+    # would wait on one snmpsim process while the others sat idle.
+    targets = [t for group in itertools.zip_longest(*served) for t in group if t is not None]
     return agents, targets
 
 
-async def cycle(targets: list[SnmpTarget], concurrency: int) -> tuple[list[SnmpObservation], float]:
-    """One collect() over every target; returns observations and wall seconds."""
-    started = time.perf_counter()
-    observations = await collect(targets, guard=GUARD, concurrency=concurrency)
-    return observations, time.perf_counter() - started
+# One GETBULK meshkeeper sent: target, OIDs, non-repeaters, max-repetitions, varbinds answered.
+Pdu = tuple[SnmpTarget, list, int, int, int]
 
 
-async def record_pdus(targets: list[SnmpTarget]) -> list[tuple[SnmpTarget, list, int, int]]:
-    """Poll some targets again and note every GETBULK meshkeeper sends."""
-    sent: list[tuple[SnmpTarget, list, int, int]] = []
+@contextlib.contextmanager
+def noting_pdus() -> Iterator[list[Pdu]]:
+    """Note every GETBULK sent while inside (the hook costs microseconds per PDU)."""
+    sent: list[Pdu] = []
     original = snmp_session.getbulk
 
     async def noting(session, oids, non_repeaters, max_repetitions):  # type: ignore[no-untyped-def]
-        sent.append((session.target, list(oids), non_repeaters, max_repetitions))
-        return await original(session, oids, non_repeaters, max_repetitions)
+        answer: list = []
+        try:
+            answer = await original(session, oids, non_repeaters, max_repetitions)
+            return answer
+        finally:
+            sent.append((session.target, list(oids), non_repeaters, max_repetitions, len(answer)))
 
     snmp_session.getbulk = noting  # measurement hook, restored below
     try:
-        await collect(targets, guard=GUARD)
+        yield sent
     finally:
         snmp_session.getbulk = original
+
+
+async def cycle(
+    targets: list[SnmpTarget], concurrency: int
+) -> tuple[list[SnmpObservation], float, int]:
+    """One collect() over every target; returns observations, wall seconds, varbinds answered."""
+    with noting_pdus() as sent:
+        started = time.perf_counter()
+        observations = await collect(targets, guard=GUARD, concurrency=concurrency)
+        wall = time.perf_counter() - started
+    return observations, wall, sum(pdu[4] for pdu in sent)
+
+
+async def record_pdus(targets: list[SnmpTarget]) -> list[Pdu]:
+    """Poll some targets again and note every GETBULK meshkeeper sends."""
+    with noting_pdus() as sent:
+        await collect(targets, guard=GUARD)
     return sent
 
 
-async def netsnmp_replay(pdus: list[tuple[SnmpTarget, list, int, int]]) -> tuple[float, float, int]:
+async def netsnmp_replay(pdus: list[Pdu]) -> tuple[float, float, int]:
     """Send each recorded PDU with snmpbulkget (one process each): CPU, wall, failures."""
     gate = asyncio.Semaphore(4)
     failures = 0
@@ -119,7 +148,7 @@ async def netsnmp_replay(pdus: list[tuple[SnmpTarget, list, int, int]]) -> tuple
                 failures += 1
 
     cpu0, started = children_cpu(), time.perf_counter()
-    await asyncio.gather(*(one(*pdu) for pdu in pdus))
+    await asyncio.gather(*(one(*pdu[:4]) for pdu in pdus))
     return children_cpu() - cpu0, time.perf_counter() - started, failures
 
 
@@ -154,17 +183,23 @@ async def main() -> int:
         for name in ("cold", "warm"):
             server0 = sum(process_cpu(a._proc.pid) for a in agents if a._proc)
             cpu0 = own_cpu()
-            observations, wall = await cycle(targets, args.concurrency)
+            observations, wall, varbinds = await cycle(targets, args.concurrency)
             cpu = own_cpu() - cpu0
             server = sum(process_cpu(a._proc.pid) for a in agents if a._proc) - server0
             requests = sum(o.requests for o in observations)
             errors = sum(1 for o in observations if not o.ok)
             figures[name] = dict(
-                wall=wall, cpu=cpu, server=server, requests=requests, errors=errors
+                wall=wall,
+                cpu=cpu,
+                server=server,
+                requests=requests,
+                varbinds=varbinds,
+                errors=errors,
             )
             print(
                 f"meshkeeper {name} cycle: wall {wall:.2f}s, CPU {cpu:.2f}s, {requests} PDUs "
-                f"({requests / len(targets):.1f}/agent), {1000 * cpu / max(1, requests):.2f} ms "
+                f"({requests / len(targets):.1f}/agent), {varbinds} varbinds answered, "
+                f"{1000 * cpu / max(1, requests):.2f} ms "
                 f"CPU/PDU, {errors} errors; snmpsim CPU {server:.2f}s"
             )
         bad = [o for o in observations if not o.ok][:3]
@@ -204,6 +239,7 @@ async def main() -> int:
         "meshkeeper_warm_cpu_s": round(warm["cpu"], 3),
         "snmpsim_cpu_s": round(warm["server"], 3),
         "requests": int(warm["requests"]),
+        "varbinds": int(warm["varbinds"]),
         "cpu_per_request_ms": round(mk_per_pdu, 3),
         "netsnmp_cpu_per_request_ms": round(ns_per_pdu, 3) if ns_per_pdu else None,
         "netsnmp_extrapolated_cpu_s": round(ns_per_pdu * warm["requests"] / 1000, 3)

@@ -48,6 +48,14 @@ def _family(version: int) -> tuple[socket.AddressFamily, int]:
     return socket.AF_INET6, socket.IPPROTO_ICMPV6
 
 
+def enlarge_receive_buffer(sock: socket.socket) -> None:
+    """Ask for an RCVBUF_BYTES receive buffer: forced past net.core.rmem_max when privileged."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
+
+
 def open_icmp_socket(version: int, mode: IcmpMode) -> socket.socket:
     """A non-blocking ICMP socket for IP version 4 or 6; raises OSError as the kernel does."""
     family, proto = _family(version)
@@ -55,10 +63,7 @@ def open_icmp_socket(version: int, mode: IcmpMode) -> socket.socket:
     sock = socket.socket(family, kind, proto)
     try:
         sock.setblocking(False)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
-        except OSError:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
+        enlarge_receive_buffer(sock)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF_BYTES)
         if mode is IcmpMode.RAW:
             # A raw socket gets a copy of every ICMP packet the host receives, our own echo

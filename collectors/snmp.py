@@ -3,12 +3,17 @@
 One poll of one device is two rounds of GETBULK (RFC 3416):
 
 1. one PDU of GETNEXTs (non-repeaters): the system group, hrSystemUptime, snmpEngineTime,
-   ifNumber, one column of ifXTable (to choose ifXTable or ifTable) and one probe per vendor
-   radio MIB (to learn which vendor tables exist without walking them);
-2. concurrently, the interface columns (max-repetitions sized from ifNumber) and, for each
-   vendor MIB found, its per-radio objects plus its station tables.
+   ifNumber, one column of ifXTable (to choose ifXTable or ifTable), one probe per vendor
+   radio MIB (to learn which vendor tables exist without walking them) and the vendors'
+   station counts (to size the station walks);
+2. the interface columns (max-repetitions sized from ifNumber) and, for each vendor MIB
+   found, its per-radio objects plus its station tables (sized from the station count):
+   one PDU for all when it fits and its shared max-repetitions over-asks by less than a PDU
+   costs, else one walk each, concurrently.
 
-Every walk stops at the end of its own column, at a row cap, and after a fixed number of PDUs.
+Every walk stops at the end of its own column, at a row cap, and after a fixed number of
+PDUs; a wrong ifNumber or station count only changes how many PDUs a walk takes. SNMPv2c
+goes over our own socket (snmp_v2c.py, snmp_wire.py), SNMPv3 through pysnmp's engine.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from collectors.errors import CollectorError
 from collectors.guard import NOT_ALLOWED, ProbeGuard
@@ -33,6 +39,7 @@ from collectors.snmp_mibs import (
     as_int,
     as_oid_text,
     as_text,
+    first_in,
     instance,
     interface_columns,
     interfaces,
@@ -48,7 +55,15 @@ from collectors.snmp_model import (
     StationObservation,
 )
 from collectors.snmp_radios import FAMILIES, Family
-from collectors.snmp_session import NO_ANSWER, Fetched, Session, fetch, open_session
+from collectors.snmp_session import (
+    NO_ANSWER,
+    OID,
+    Fetched,
+    Session,
+    VarBind,
+    fetch,
+    open_session,
+)
 
 __all__ = [
     "NO_ANSWER",
@@ -69,8 +84,16 @@ DEFAULT_MAX_ROWS = 512
 # Varbinds asked for per PDU: about what fits one 1500-byte frame of small values, so a
 # lossy radio link does not have to carry fragmented UDP.
 DEFAULT_MAX_VARBINDS = 64
+# What one more PDU costs an agent, in varbinds: snmpsim spends about 1 ms per PDU and
+# 0.2 ms per varbind; embedded agents are dearer per PDU, if anything.
+PDU_VARBINDS = 5
 
-PHASE_ONE = SYSTEM_NEXTS + IFX_PROBES + tuple(family.probe for family in FAMILIES)
+PHASE_ONE = (
+    SYSTEM_NEXTS
+    + IFX_PROBES
+    + tuple(family.probe for family in FAMILIES)
+    + tuple(family.count for family in FAMILIES if family.count)
+)
 
 
 async def collect(
@@ -97,7 +120,6 @@ async def collect(
             session = await open_session(
                 target, timeout=timeout, retries=retries, max_varbinds=max_varbinds
             )
-            session.configure()
         except CollectorError as exc:
             observations[position] = SnmpObservation(target.address, target.port, error=exc.reason)
             continue
@@ -145,33 +167,30 @@ async def _poll(session: Session, started: float, max_rows: int) -> SnmpObservat
     )
     if_count = as_int(instance(nexts, IF_NUMBER))
     families = [family for family in FAMILIES if within(nexts, family.probe)]
-    jobs = [
-        fetch(
-            session,
-            columns=interface_columns(nexts),
-            rows_hint=if_count if if_count and if_count > 0 else 8,
-            max_rows=max_rows,
-        ),
-        *(_fetch_family(session, family, first, max_rows) for family in families),
+    walks = [
+        Walk((), interface_columns(nexts), if_count if if_count and if_count > 0 else 8),
+        *(_family_walk(family, nexts) for family in families),
     ]
-    outcomes = await asyncio.gather(*jobs, return_exceptions=True)
-    errors = [o for o in outcomes if isinstance(o, BaseException)]
-    for error in errors:
-        if not isinstance(error, CollectorError):
-            raise error
+    outcomes = await _round_two(session, walks, max_rows)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, CollectorError):
+            raise outcome
+    errors = [o for o in outcomes if isinstance(o, CollectorError)]
     fetched = [o if isinstance(o, Fetched) else None for o in outcomes]
     radios: list[RadioObservation] = []
     firmware: str | None = None
     for family, got in zip(families, fetched[1:], strict=True):
         if got is None:
             continue
+        # Objects the first round already answered (a probe or a count can be one).
+        got.nexts.update({oid: nexts[oid] for oid in family.singles if oid in nexts})
         found, version = family.parse(got)
         radios.extend(found)
         firmware = firmware or version
     return SnmpObservation(
         address=target.address,
         port=target.port,
-        error=errors[0].reason if errors else None,  # type: ignore[union-attr]
+        error=errors[0].reason if errors else None,
         sys_descr=as_text(instance(nexts, SYS_DESCR)),
         sys_object_id=as_oid_text(instance(nexts, SYS_OBJECT_ID)),
         sys_name=as_text(instance(nexts, SYS_NAME)),
@@ -187,19 +206,59 @@ async def _poll(session: Session, started: float, max_rows: int) -> SnmpObservat
     )
 
 
-async def _fetch_family(session: Session, family: Family, first: Fetched, max_rows: int) -> Fetched:
-    # Objects the first round already answered (a probe can be one) are not asked again.
-    known = {oid: first.nexts[oid] for oid in family.singles if oid in first.nexts}
-    singles = [oid for oid in family.singles if oid not in known]
-    if singles or family.tables:
-        got = await fetch(
-            session,
-            next_oids=singles,
-            columns=family.tables,
-            rows_hint=family.rows_hint,
-            max_rows=max_rows,
-        )
-    else:
-        got = Fetched()
-    got.nexts.update(known)
-    return got
+@dataclass(frozen=True)
+class Walk:
+    """One part of round two: scalars to GETNEXT and columns to walk, with a row estimate."""
+
+    next_oids: tuple[OID, ...]
+    columns: tuple[OID, ...]
+    rows_hint: int
+
+    @property
+    def varbinds(self) -> int:
+        """Varbinds its first GETBULK asks for: every row hinted, plus one to see the end."""
+        return len(self.next_oids) + len(self.columns) * (self.rows_hint + 1)
+
+
+def _family_walk(family: Family, nexts: dict[OID, VarBind | None]) -> Walk:
+    # Objects the first round already answered are not asked again; the station tables are
+    # sized from the family's station count when the first round found one (else its hint).
+    count = as_int(first_in(nexts, family.count)) if family.count else None
+    return Walk(
+        tuple(oid for oid in family.singles if oid not in nexts),
+        family.tables,
+        count if count is not None and count >= 0 else family.rows_hint,
+    )
+
+
+async def _round_two(
+    session: Session, walks: list[Walk], max_rows: int
+) -> list[Fetched | BaseException]:
+    """Every walk's Fetched (or its error), in order: one GETBULK for all when that pays."""
+    merged = Walk(
+        tuple(oid for walk in walks for oid in walk.next_oids),
+        tuple(column for walk in walks for column in walk.columns),
+        max((walk.rows_hint for walk in walks if walk.columns), default=0),
+    )
+    asking = sum(1 for walk in walks if walk.varbinds)
+    separate = sum(walk.varbinds for walk in walks) + PDU_VARBINDS * (asking - 1)
+    if asking > 1 and merged.varbinds <= min(session.max_varbinds, separate):
+        # The shared max-repetitions over-asks the walks hinted fewer rows: worth it only
+        # while that costs less than the PDUs it saves. Each part reads its own OIDs.
+        try:
+            both = await _fetch_walk(session, merged, max_rows)
+        except CollectorError as exc:
+            return [exc] * len(walks)
+        return [both] * len(walks)
+    jobs = (_fetch_walk(session, walk, max_rows) for walk in walks)
+    return await asyncio.gather(*jobs, return_exceptions=True)
+
+
+async def _fetch_walk(session: Session, walk: Walk, max_rows: int) -> Fetched:
+    return await fetch(
+        session,
+        next_oids=walk.next_oids,
+        columns=walk.columns,
+        rows_hint=walk.rows_hint,
+        max_rows=max_rows,
+    )

@@ -28,6 +28,8 @@ class Family:
     tables: tuple[OID, ...]
     parse: Callable[[Fetched], tuple[list[RadioObservation], str | None]]
     rows_hint: int = 4
+    # A column whose first row counts the stations: asked in the first round to size the walk.
+    count: OID | None = None
 
 
 def _o(base: str, *subs: int) -> tuple[OID, ...]:
@@ -421,6 +423,7 @@ FAMILIES: tuple[Family, ...] = (
         + (DOT11_PRODUCT_VERSION,),
         tuple(AM_STA.values()),
         parse_airmax,
+        count=AM_STACOUNT,
     ),
     Family(
         "airfiber",
@@ -452,6 +455,7 @@ FAMILIES: tuple[Family, ...] = (
         + (MT_60_MODE, MT_60_SSID, MT_60_CONNECTED, MT_60_REMOTE, MT_60_FREQ, MT_60_RSSI),
         tuple(MT_RTAB.values()) + tuple(MT_60_STA.values()),
         parse_mikrotik,
+        count=MT_AP_CLIENTS,
     ),
     Family("routeros", ROS_VERSION, (ROS_VERSION,), (), parse_routeros),
 )

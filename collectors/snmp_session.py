@@ -1,4 +1,10 @@
-"""The one place pysnmp is driven: the process's SnmpEngine, its 4-tuple, and bounded walks."""
+"""The one place SNMP requests are made: a path per target, GETBULK's errors, bounded walks.
+
+SNMPv2c targets go over collectors/snmp_v2c.py (our own socket and BER); SNMPv3 targets go
+through the process's pysnmp SnmpEngine, which does USM (RFC 3414) and privacy (RFC 3826).
+Both answer (error-status, error-index, varbinds) with the same pysnmp value types, and one
+getbulk() turns that into varbinds or a CollectorError for either.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +29,6 @@ from pysnmp.hlapi.v3arch.asyncio import (
     USM_PRIV_CFB128_AES,
     USM_PRIV_CFB192_AES,
     USM_PRIV_CFB256_AES,
-    CommunityData,
     ContextData,
     ObjectIdentity,
     ObjectType,
@@ -37,13 +42,12 @@ from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
 from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds
 from pysnmp.proto import errind
 from pysnmp.proto.error import StatusInformation
-from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
+from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject, errorStatus
 
 from collectors.errors import CollectorError
-from collectors.snmp_model import SnmpTarget
-
-OID = tuple[int, ...]
-VarBind = tuple[OID, Any]
+from collectors.snmp_model import SnmpTarget, SnmpV3Credentials
+from collectors.snmp_v2c import Answer, V2cChannel
+from collectors.snmp_wire import OID, VarBind
 
 COLLECTOR = "snmp"
 NO_ANSWER = "no answer"
@@ -108,11 +112,8 @@ def _mib_view() -> Any:
     return CommandGeneratorVarBinds.get_mib_view_controller({})
 
 
-def auth_data(target: SnmpTarget) -> CommunityData | UsmUserData:
-    """pysnmp credentials for a target: v2c community or v3 USM authPriv."""
-    if target.v3 is None:
-        return CommunityData(target.community, mpModel=1)
-    v3 = target.v3
+def usm_user(v3: SnmpV3Credentials) -> UsmUserData:
+    """pysnmp's USM authPriv user for SNMPv3 credentials."""
     return UsmUserData(
         v3.user,
         v3.auth_key,
@@ -139,88 +140,110 @@ async def transport(target: SnmpTarget, timeout: float, retries: int) -> Any:
     return made
 
 
-@dataclass
-class Session:
-    """One device's SNMP conversation: where, as whom, and how many PDUs it took."""
-
-    target: SnmpTarget
-    auth: CommunityData | UsmUserData
-    transport: Any
-    context: ContextData
-    timeout: float
-    retries: int
-    max_varbinds: int
-    requests: int = 0
-
-    def configure(self) -> None:
-        """Register this target in the engine's LCD before any packet goes out."""
-        # pysnmp rebuilds its community/transport maps whenever the LCD changes; adding every
-        # target up front makes that happen once per cycle instead of once per response.
-        LCD.configure(snmp_engine(), self.auth, self.transport, self.context.contextName)
-
-
-async def open_session(
-    target: SnmpTarget, *, timeout: float, retries: int, max_varbinds: int
-) -> Session:
-    """Build the pysnmp objects for one target (no packet is sent)."""
-    context = ContextData(contextName=target.v3.context_name if target.v3 else "")
-    return Session(
-        target=target,
-        auth=auth_data(target),
-        transport=await transport(target, timeout, retries),
-        context=context,
-        timeout=timeout,
-        retries=retries,
-        max_varbinds=max(2, max_varbinds),
-    )
-
-
 def _reason(indication: Any) -> str:
     if isinstance(indication, errind.RequestTimedOut):
         return NO_ANSWER
     return str(indication)
 
 
+@dataclass(frozen=True)
+class EngineChannel:
+    """How one target is asked through pysnmp's engine: USM user, transport and context."""
+
+    auth: UsmUserData
+    transport: Any
+    context: ContextData
+    timeout: float
+    retries: int
+
+    @classmethod
+    async def open(cls, target: SnmpTarget, timeout: float, retries: int) -> EngineChannel:
+        """Build the pysnmp objects for an SNMPv3 target and register them (no packet is sent)."""
+        assert target.v3 is not None
+        channel = cls(
+            auth=usm_user(target.v3),
+            transport=await transport(target, timeout, retries),
+            context=ContextData(contextName=target.v3.context_name),
+            timeout=timeout,
+            retries=retries,
+        )
+        # pysnmp rebuilds its lookup maps whenever the LCD changes; registering every target
+        # before the first packet goes out makes that happen once per cycle, not per response.
+        LCD.configure(snmp_engine(), channel.auth, channel.transport, channel.context.contextName)
+        return channel
+
+    async def getbulk(
+        self, oids: Sequence[OID], non_repeaters: int, max_repetitions: int
+    ) -> Answer:
+        """pysnmp's 4-tuple as (error-status, error-index, varbinds); its failures as errors."""
+        varbinds = [_request_varbind(oid) for oid in oids]
+        # pysnmp times out and retries by itself; this outer limit only guards against a future
+        # that is never resolved, so it is deliberately a little longer.
+        limit = self.timeout * (self.retries + 1) + 5.0
+        try:
+            error_indication, error_status, error_index, answer = await asyncio.wait_for(
+                bulk_cmd(
+                    snmp_engine(),
+                    self.auth,
+                    self.transport,
+                    self.context,
+                    non_repeaters,
+                    max_repetitions,
+                    *varbinds,
+                    lookupMib=False,
+                ),
+                limit,
+            )
+        except StatusInformation as exc:
+            # Raised (not returned) e.g. when USM cannot encrypt or decrypt.
+            raise CollectorError(COLLECTOR, _reason(exc.get("errorIndication", exc))) from exc
+        except (PySnmpError, PyAsn1Error) as exc:
+            raise CollectorError(COLLECTOR, f"pysnmp: {exc}") from exc
+        if error_indication:
+            raise CollectorError(COLLECTOR, _reason(error_indication))
+        return int(error_status), int(error_index), [(tuple(oid), v) for oid, v in answer]
+
+
+@dataclass
+class Session:
+    """One device's SNMP conversation: where, by which path, and how many PDUs it took."""
+
+    target: SnmpTarget
+    channel: V2cChannel | EngineChannel
+    max_varbinds: int
+    requests: int = 0
+
+
+async def open_session(
+    target: SnmpTarget, *, timeout: float, retries: int, max_varbinds: int
+) -> Session:
+    """Choose and set up one target's path: v2c on our socket, v3 via pysnmp (no packet sent)."""
+    kind = V2cChannel if target.v3 is None else EngineChannel
+    try:
+        channel = await kind.open(target, timeout, retries)
+    except ValueError as exc:
+        raise CollectorError(COLLECTOR, f"cannot poll this target: {exc}") from exc
+    return Session(target=target, channel=channel, max_varbinds=max(2, max_varbinds))
+
+
 async def getbulk(
     session: Session, oids: Sequence[OID], non_repeaters: int, max_repetitions: int
 ) -> list[VarBind]:
-    """One GETBULK (RFC 3416 4.2.3); pysnmp's 4-tuple becomes varbinds or a CollectorError."""
-    engine = snmp_engine()
+    """One GETBULK (RFC 3416 4.2.3) over the target's path: varbinds or a CollectorError."""
     session.requests += 1
-    varbinds = [_request_varbind(oid) for oid in oids]
-    # pysnmp times out and retries by itself; this outer limit only guards against a future
-    # that is never resolved, so it is deliberately a little longer.
-    limit = session.timeout * (session.retries + 1) + 5.0
     try:
-        error_indication, error_status, error_index, answer = await asyncio.wait_for(
-            bulk_cmd(
-                engine,
-                session.auth,
-                session.transport,
-                session.context,
-                non_repeaters,
-                max_repetitions,
-                *varbinds,
-                lookupMib=False,
-            ),
-            limit,
+        status, index, varbinds = await session.channel.getbulk(
+            oids, non_repeaters, max_repetitions
         )
     except TimeoutError as exc:
         raise CollectorError(COLLECTOR, NO_ANSWER) from exc
-    except StatusInformation as exc:
-        # Raised (not returned) e.g. when USM cannot encrypt or decrypt.
-        raise CollectorError(COLLECTOR, _reason(exc.get("errorIndication", exc))) from exc
-    except (PySnmpError, PyAsn1Error) as exc:
-        raise CollectorError(COLLECTOR, f"pysnmp: {exc}") from exc
-    if error_indication:
-        raise CollectorError(COLLECTOR, _reason(error_indication))
-    if int(error_status):
-        if int(error_status) == TOO_BIG:
+    if status:
+        if status == TOO_BIG:
             raise TooBigError(COLLECTOR, "tooBig")
-        where = oids[int(error_index) - 1] if 0 < int(error_index) <= len(oids) else ()
-        name = error_status.prettyPrint() if hasattr(error_status, "prettyPrint") else error_status
+        where = oids[index - 1] if 0 < index <= len(oids) else ()
+        name = errorStatus.clone(status).prettyPrint()  # RFC 3416 names: noSuchName, genErr...
         raise CollectorError(COLLECTOR, f"agent error {name} at {'.'.join(map(str, where))}")
-    return [(tuple(oid), value) for oid, value in answer]
+    return varbinds
 
 
 class TooBigError(CollectorError):

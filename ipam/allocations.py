@@ -70,9 +70,7 @@ def allocate(
     taken += [
         ipaddress.ip_network(row)
         for row in session.scalars(
-            select(m.Prefix.cidr).where(
-                m.Prefix.cidr.op("<<")(cast(str(network), CIDR))
-            )
+            select(m.Prefix.cidr).where(m.Prefix.cidr.op("<<")(cast(str(network), CIDR)))
         )
     ]
     if prefixlen == network.max_prefixlen:

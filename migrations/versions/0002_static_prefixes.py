@@ -35,6 +35,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Remove the seeded prefixes that nothing was allocated from."""
-    op.execute(
-        "DELETE FROM prefix WHERE id NOT IN (SELECT DISTINCT prefix_id FROM ip_allocation)"
-    )
+    op.execute("DELETE FROM prefix WHERE id NOT IN (SELECT DISTINCT prefix_id FROM ip_allocation)")

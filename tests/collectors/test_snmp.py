@@ -16,6 +16,7 @@ from collectors.snmp import NO_ANSWER, SnmpObservation, SnmpTarget, SnmpV3Creden
 from collectors.snmp_mibs import TICKS_WRAP_S, uptime
 from collectors.snmp_radios import _airfiber_mhz, _airos_rate, _band_width
 from collectors.snmp_session import snmp_engine
+from collectors.snmp_v2c import endpoint
 from tests.collectors.snmpsim_agent import RECORDINGS, SnmpsimAgent, V3User, own_recordings
 
 LOOPBACK = ProbeGuard.from_cidrs(["127.0.0.0/8"])
@@ -32,17 +33,6 @@ def recorded(name: str, oid: str) -> str:
         if key == oid:
             return value
     raise KeyError(oid)
-
-
-def warm_engine() -> None:
-    """Build this event loop's SnmpEngine and the MIB view before a test times a poll.
-
-    Building them takes seconds on a busy machine; the timing tests measure polls, not that.
-    """
-    from collectors.snmp_session import _mib_view, snmp_engine
-
-    snmp_engine()
-    _mib_view()
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +105,9 @@ async def test_airmax_ap_radio_stations_and_iftable_fallback(agent: SnmpsimAgent
     assert first.distance_m == 450
     assert second.mac == "78:8a:20:11:22:33"
     assert (second.signal_dbm, second.ccq_pct, second.latency_ms) == (-71, 64, 11)
+    # Round two is two GETBULKs: interfaces (4 rows) and stations (2, per ubntWlStatStaCount)
+    # do not fit one PDU under a shared max-repetitions.
+    assert obs.requests == 3
 
 
 async def test_mikrotik_registration_table(agent: SnmpsimAgent) -> None:
@@ -138,6 +131,8 @@ async def test_mikrotik_registration_table(agent: SnmpsimAgent) -> None:
     assert near.interface_index == 2
     far = by_mac["dc:2c:6e:aa:bb:cc"]
     assert (far.signal_dbm, far.snr_db, far.uptime_s, far.name) == (-74, 29, 54.0, None)
+    # Round two fits one GETBULK: interfaces and radio tables, both sized for two rows.
+    assert obs.requests == 2
 
 
 async def test_mikrotik_60ghz(agent: SnmpsimAgent) -> None:
@@ -226,6 +221,43 @@ async def test_agent_truncating_getbulk_answers(
         assert cut.radios == full.radios
 
 
+@pytest.fixture(scope="module")
+def miscounting_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimAgent]:
+    """The AP recordings with a wrong station count (0, 1 or 40) beside their two stations."""
+    folder = tmp_path_factory.mktemp("miscounted")
+    recordings = {}
+    for name, count_oid in COUNTS.items():
+        for count in (0, 1, 40):
+            lines = []
+            for line in (RECORDINGS / f"{name}.snmprec").read_text().splitlines():
+                oid, tag, _ = line.split("|", 2)
+                lines.append(f"{oid}|{tag}|{count}" if oid == count_oid else line)
+            path = folder / f"{name}-{count}.snmprec"
+            path.write_text("\n".join(lines) + "\n")
+            recordings[path.stem] = path
+    with SnmpsimAgent(recordings) as running:
+        yield running
+
+
+COUNTS = {
+    "airmax-ap": "1.3.6.1.4.1.41112.1.4.5.1.15.1",  # ubntWlStatStaCount
+    "mikrotik-ap": "1.3.6.1.4.1.14988.1.1.1.3.1.6.2",  # mtxrWlApClientCount
+}
+
+
+@pytest.mark.parametrize("count", [0, 1, 40])
+@pytest.mark.parametrize("name", sorted(COUNTS))
+async def test_a_wrong_station_count_loses_nothing(
+    agent: SnmpsimAgent, miscounting_agent: SnmpsimAgent, name: str, count: int
+) -> None:
+    right = await one(v2c(agent, name))
+    wrong = await one(v2c(miscounting_agent, f"{name}-{count}"))
+    assert wrong.ok and not wrong.truncated, wrong.error
+    assert wrong.interfaces == right.interfaces
+    assert [radio.stations for radio in wrong.radios] == [radio.stations for radio in right.radios]
+    assert wrong.requests >= right.requests
+
+
 @pytest.fixture
 def silent_socket() -> Iterator[tuple[socket.socket, list[bytes]]]:
     """A UDP socket on loopback that reads every datagram and never answers."""
@@ -255,7 +287,6 @@ def silent_socket() -> Iterator[tuple[socket.socket, list[bytes]]]:
 async def test_agent_that_drops_everything(silent_socket: tuple[socket.socket, list]) -> None:
     sock, seen = silent_socket
     port = sock.getsockname()[1]
-    warm_engine()
     started = time.monotonic()
     obs = await one(SnmpTarget("127.0.0.1", port, community="public"), timeout=0.5, retries=1)
     elapsed = time.monotonic() - started
@@ -269,9 +300,6 @@ async def test_port_with_nothing_listening() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    warm_engine()
-    # pysnmp sets a target up on first use (slow late in a long test run): not what is timed.
-    await one(SnmpTarget("127.0.0.1", port, community="public"), timeout=0.1, retries=0)
     started = time.monotonic()
     obs = await one(SnmpTarget("127.0.0.1", port, community="public"), timeout=0.4, retries=1)
     assert obs.error == NO_ANSWER
@@ -310,6 +338,19 @@ async def test_results_keep_target_order(agent: SnmpsimAgent) -> None:
 
 async def test_one_engine_per_loop() -> None:
     assert snmp_engine() is snmp_engine()
+
+
+async def test_one_v2c_socket_per_family_per_loop() -> None:
+    v4 = await endpoint(socket.AF_INET)
+    assert await endpoint(socket.AF_INET) is v4
+    assert v4.sock.family == socket.AF_INET
+    # Asked for at once (two collect() calls starting together), still one socket.
+    first, second = await asyncio.gather(endpoint(socket.AF_INET6), endpoint(socket.AF_INET6))
+    assert first is second and first.sock.family == socket.AF_INET6
+    # A socket asyncio gave up on (it closes one after an error it cannot report) is replaced.
+    assert v4.transport is not None
+    v4.transport.close()
+    assert await endpoint(socket.AF_INET) is not v4
 
 
 @pytest.mark.parametrize(
