@@ -72,7 +72,7 @@ def snmp(doc: dict[str, Any]) -> list[Row]:
     theirs, mine = doc.get("netsnmp_cpu_per_request_ms"), doc.get("cpu_per_request_ms")
     peer = _s(theirs, "ms") + " CPU per request"
     ratio = theirs / mine if theirs and mine else None
-    return [(work, ours, "net-snmp snmpget/snmpbulkwalk", peer, _ratio(ratio))]
+    return [(work, ours, "net-snmp snmpbulkget, same PDUs", peer, _ratio(ratio))]
 
 
 def uisp(doc: dict[str, Any]) -> list[Row]:
