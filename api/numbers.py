@@ -52,6 +52,9 @@ class AssignOut(BaseModel):
 def nn_assign(body: AssignIn, session: DbSession, caller: Writer) -> Any:
     """MeshDB's NN assignment form: 201 when a number is given, 200 when it already was."""
     result = assign.assign(session, body.install_number, caller.name)
+    # Committed here, in this worker thread: the number lock is held until commit, and every
+    # other assignment waits on it (a commit left to the request's end waits for a thread).
+    session.commit()
     verb = "assigned" if result.created else "already assigned"
     answer = {
         "detail": f"NN {result.network_number} {verb} to install {result.install.install_number}",
