@@ -157,26 +157,8 @@ def api(db, sessions, settings):
 @pytest.fixture()
 def live_api(api, db, settings):
     """The same app served by a real uvicorn on a free loopback port (for concurrency)."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
     from api.app import create_app
+    from tests.live import served
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, db), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", api.tokens
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(settings, db)) as url:
+        yield url, api.tokens

@@ -505,30 +505,13 @@ def _status(answer: bytes) -> int:
 @pytest.fixture(scope="module")
 def live(env, engine, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
     """A real uvicorn over the module's database and tokens: (base URL, tokens by role)."""
-    import threading
-    import time
-
-    import uvicorn
-
     from api.app import create_app
     from ipam.settings import Settings
+    from tests.live import served
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("live"), probe_networks=["127.0.0.0/8"])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, engine), host="127.0.0.1", port=port, log_level="error"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", env["api"].tokens
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(settings, engine)) as url:
+        yield url, env["api"].tokens
 
 
 def _alive(base_url: str) -> None:
