@@ -148,7 +148,7 @@ def parse_airfiber(fetched: Fetched) -> tuple[list[RadioObservation], str | None
     nx = fetched.nexts
     signal = _strongest(as_int(first_in(nx, AF_RX0)), as_int(first_in(nx, AF_RX1)))
     remote = as_mac(first_in(nx, AF_REMOTE))
-    stations = ()
+    stations: tuple[StationObservation, ...] = ()
     if remote:
         uptime = as_int(first_in(nx, AF_LINK_UP))
         stations = (

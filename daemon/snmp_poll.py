@@ -17,8 +17,8 @@ from daemon.polling import Target, icmp_targets
 from ipam import models as m
 from ipam.db import transaction
 from ipam.enums import ObservedStatus as S
+from ipam.records.versions import bump_observed
 from ipam.settings import Settings
-from ipam.versions import bump_observed
 
 
 @dataclasses.dataclass
