@@ -1,4 +1,4 @@
-"""`meshkeeper user create | list | disable | set-password`: the people who sign in to the console."""
+"""`meshkeeper user create | list | disable | set-password`: who signs in to the console."""
 
 from __future__ import annotations
 

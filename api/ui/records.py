@@ -100,7 +100,7 @@ def _title(record: dict[str, Any], resource: str) -> str:
     for key in ("name", "street_address", "install_number", "network_number"):
         if record.get(key):
             return f"{KINDS[resource].singular} {record[key]}"
-    return f"{KINDS[resource].singular} {record['id'][:8]}"
+    return f"{KINDS[resource].singular} {str(record['id'])[:8]}"
 
 
 @router.get("/records/{resource}/", response_class=HTMLResponse)

@@ -198,8 +198,10 @@ def test_node_page_shows_addresses_devices_links_and_what_it_cuts_off(console, a
     hub, leaf = node(api, 227, name="Hub", type="Hub"), node(api, 1934, name="Leaf")
     a, b = device(api, hub, "nycmesh-227-a"), device(api, leaf, "nycmesh-1934-b")
     api.create("links", {"from_device": ref(a), "to_device": ref(b), "status": "Active"})
+    roof = building(api, "1 Hub Roof", nodes=[ref(hub)])
     sign_in(console, "rosa")
     page = console.get("/ui/nodes/227/").text
+    assert f'href="/ui/records/buildings/{roof["id"]}/"' in page
     assert api.get("/api/v1/addressing/227/").json()["router"] in page
     assert "nycmesh-227-a" in page and "to NN 1934" in page
     assert 'href="/ui/nodes/1934/"' in page
