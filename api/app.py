@@ -21,6 +21,7 @@ from api import (
     prefixes,
     resources,
     topology,
+    ui,
     webhooks,
 )
 from api.body_limit import BodyLimit
@@ -81,4 +82,5 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         body = {"name": "meshkeeper", "version": app.version, "database": database}
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
+    ui.install(app)
     return app

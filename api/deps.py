@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -12,9 +13,16 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ipam.enums import TokenRole
+from ipam.records import people, versions
 from ipam.records.tokens import identify
 
 RANK = {TokenRole.READ_ONLY: 0, TokenRole.INSTALLER: 1, TokenRole.ADMIN: 2}
+# A console sign-in is a cookie; the same person may then call the API from the page. Requests
+# that change something must also carry the session's CSRF token (SameSite alone is not enough:
+# sibling subdomains and old browsers), in this header or, for form posts, the form's field.
+SESSION_COOKIE = "meshkeeper_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -74,13 +82,14 @@ def require(role: TokenRole) -> Callable[..., Caller]:
         # The request's own session: one connection per request, token check included.
         secret = _bearer(request)
         if secret is None:
-            raise HTTPException(401, "authentication required: send Authorization: Bearer <token>")
-        identity = identify(session, secret)
-        # Read in the same round trip: cached answers (api/cache.py) are checked against it.
-        request.state.version = identity.version
-        if identity.name is None or identity.role is None:
-            raise HTTPException(401, "invalid or revoked token")
-        caller = Caller(identity.name, TokenRole(identity.role))
+            caller = person_of(request, session)
+        else:
+            identity = identify(session, secret)
+            # Read in the same round trip: cached answers (api/cache.py) are checked against it.
+            request.state.version = identity.version
+            if identity.name is None or identity.role is None:
+                raise HTTPException(401, "invalid or revoked token")
+            caller = Caller(identity.name, TokenRole(identity.role))
         if RANK[caller.role] < RANK[role]:
             raise HTTPException(403, f"role {caller.role} may not do this; needs {role}")
         return caller
@@ -91,3 +100,21 @@ def require(role: TokenRole) -> Callable[..., Caller]:
 Reader = Annotated[Caller, Depends(require(TokenRole.READ_ONLY))]
 Writer = Annotated[Caller, Depends(require(TokenRole.INSTALLER))]
 Admin = Annotated[Caller, Depends(require(TokenRole.ADMIN))]
+
+
+def person_of(request: Request, session: Session) -> Caller:
+    """The signed-in person behind the console's cookie (401 without one, 403 without CSRF)."""
+    key = request.cookies.get(SESSION_COOKIE)
+    who = people.signed_in(session, key) if key else None
+    if who is None:
+        raise HTTPException(401, "authentication required: send Authorization: Bearer <token>")
+    request.state.version = versions.current(session)
+    request.state.csrf_token = who.csrf_token
+    if request.method not in SAFE_METHODS and not _csrf_ok(request, who.csrf_token):
+        raise HTTPException(403, f"csrf: send the session's CSRF token in {CSRF_HEADER}")
+    return Caller(who.username, who.role)
+
+
+def _csrf_ok(request: Request, expected: str) -> bool:
+    sent = request.headers.get(CSRF_HEADER, "")
+    return secrets.compare_digest(sent.encode(), expected.encode())

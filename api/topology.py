@@ -30,6 +30,11 @@ def _topology(request: Request, session: Any, observed: bool) -> Topology:
     return current(session, cache, exit_types).view(observed=observed)
 
 
+def current_topology(request: Request, session: Any, *, observed: bool = False) -> Topology:
+    """The app's cached topology, recorded or observed (the console reads it too)."""
+    return _topology(request, session, observed)
+
+
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}

@@ -56,6 +56,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     url = urlsplit(spec["url"])
     host, port = url.hostname or "127.0.0.1", url.port or 80
     auth = f"Authorization: Bearer {spec['token']}\r\n" if spec.get("token") else ""
+    auth += "".join(f"{name}: {value}\r\n" for name, value in spec.get("headers", {}).items())
     requests = [
         f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}Accept: */*\r\n\r\n".encode()
         for p in paths

@@ -159,6 +159,24 @@ def nn_assign(doc: dict[str, Any]) -> list[Row]:
     ]
 
 
+def console(doc: dict[str, Any]) -> list[Row]:
+    """Console pages at a fixed rate, each beside the JSON answer for the same data."""
+    rows = []
+    for name, data in doc["pages"].items():
+        page, twin = data["page"], data["json"]
+        rows.append(
+            (
+                f"console {name} page at {doc['rate']} req/s",
+                f"p50 {_s(page['p50_ms'], 'ms', 1)}, p99 {_s(page['p99_ms'], 'ms', 1)}, "
+                f"errors {page['errors']}, target p99 {doc['target_p99_ms']} ms",
+                "the JSON API for the same data, p99",
+                _s(twin["p99_ms"], "ms", 1),
+                _ratio(twin["p99_ms"] / page["p99_ms"] if page.get("p99_ms") else None),
+            )
+        )
+    return rows
+
+
 BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "icmp_sweep": icmp,
     "snmp_poll": snmp,
@@ -167,6 +185,7 @@ BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "nycmesh_import": nycmesh_import,
     "api_load": api_load,
     "nn_assign": nn_assign,
+    "console": console,
 }
 
 

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
+from cli import people
 from cli.csv_files import cli_export, cli_import
 from collectors.errors import CollectorError
 from daemon import systemd
@@ -269,6 +270,7 @@ def parser() -> argparse.ArgumentParser:
     token_sub.add_parser("list", help="list tokens (never their secrets)")
     revoke = token_sub.add_parser("revoke", help="revoke a token by name")
     revoke.add_argument("name")
+    people.add_parser(sub, open_database)
     return top
 
 

@@ -352,6 +352,34 @@ class LOS(Record):
     __table_args__ = (CheckConstraint("from_building_id <> to_building_id", name="distinct_ends"),)
 
 
+class Person(Base):
+    """A volunteer who signs in to the console: a username, a password hash and a role."""
+
+    __tablename__ = "person"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created: Mapped[datetime] = _created()
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: only a hash of its cookie is stored, with its CSRF token."""
+
+    __tablename__ = "console_session"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created: Mapped[datetime] = _created()
+
+
 class ApiToken(Base):
     """An API credential; only a hash of the secret is stored."""
 

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     join_rate_window_s: float = 60.0
     # Largest request body the API reads (the CSV import's limit); more is a 413.
     max_body_bytes: int = 10 * 1024 * 1024
+    # The console: how long a sign-in lasts, and the map's tile layer ("" draws no tiles).
+    console_session_hours: float = 12.0
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
     # The daemon: one job per collector (0 disables a job).
     icmp_interval_s: float = 60.0

@@ -293,7 +293,14 @@ class Topology:
         )
 
     def to_geojson(self) -> dict[str, Any]:
-        """GeoJSON: nodes as Points, edges as LineStrings; nodes without coordinates left out."""
+        """GeoJSON: nodes as Points, edges as LineStrings; nodes without coordinates left out.
+
+        Built once per topology (the map asks often; NYC's takes tens of milliseconds): the
+        answer is shared, so callers must not change it.
+        """
+        return self._cached("geojson", self._geojson)
+
+    def _geojson(self) -> dict[str, Any]:
 
         def position(key: str) -> list[float] | None:
             node = self.nodes[key]

@@ -1,0 +1,139 @@
+"""The console's pages on NYC Mesh's data, each beside the JSON API answer for the same data.
+
+A person signed in (cookie) asks for each page at a fixed rate from the load generator's own
+process; the JSON twin is asked the same way with a token. Target: every page under 100 ms at
+p99 (nycmeshnet/meshdb #213 reports 20 s admin pages). `--quick` uses the test fixture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
+
+from bench.stack import REPO, fresh_database, served, shared_data  # noqa: E402
+from ipam import models as m  # noqa: E402
+from ipam.db import make_sessionmaker, transaction  # noqa: E402
+from ipam.enums import TokenRole  # noqa: E402
+from ipam.imports.nycmesh_import import import_map  # noqa: E402
+from ipam.records import people  # noqa: E402
+
+TARGET_MS = 100.0
+PASSWORD = "benchmark password"
+
+
+def _load(url: str, paths: list[str], rate: float, duration: float, **auth: Any) -> dict[str, Any]:
+    spec = {"url": url, "paths": paths, "rate": rate, "duration": duration, **auth}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "loadgen.py"), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=duration * 10 + 120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _pairs(session: Any) -> list[tuple[str, list[str], list[str]]]:
+    """(page, console paths, JSON twin paths) over real records of the imported feed."""
+    hubs = list(
+        session.scalars(
+            select(m.Node.network_number)
+            .where(m.Node.network_number.is_not(None), m.Node.type.in_(["Hub", "Supernode"]))
+            .limit(20)
+        )
+    ) or list(
+        session.scalars(select(m.Node.network_number).where(m.Node.network_number > 0).limit(20))
+    )
+    devices = [str(i) for i in session.scalars(select(m.Device.id).limit(20))]
+    members = [str(i) for i in session.scalars(select(m.Member.id).limit(20))]
+    names = [n.split()[0] for n in session.scalars(select(m.Member.name).limit(20)) if n]
+    return [
+        ("status", ["/ui/"], ["/api/v1/health/?observed_status=down&recorded_status=Active"]),
+        (
+            "node",
+            [f"/ui/nodes/{nn}/" for nn in hubs],
+            [f"/api/v1/nodes/{nn}/health/" for nn in hubs],
+        ),
+        (
+            "device",
+            [f"/ui/devices/{d}/" for d in devices],
+            [f"/api/v1/devices/{d}/health/" for d in devices],
+        ),
+        (
+            "search",
+            [f"/ui/search?q={n}" for n in names],
+            [f"/api/v1/members/lookup/?name={n}" for n in names],
+        ),
+        (
+            "member form",
+            [f"/ui/records/members/{i}/" for i in members],
+            [f"/api/v1/members/{i}/" for i in members],
+        ),
+        ("installs list", ["/ui/records/installs/"], ["/api/v1/installs/?page_size=50"]),
+        ("map data", ["/ui/map.json"], ["/api/v1/topology/?format=geojson"]),
+    ]
+
+
+def main() -> int:
+    """Import, serve, load each page and its twin, print a table and the JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    duration, rate = (1.0, 10) if args.quick else (8.0, 20)
+    feed = (
+        REPO / "tests" / "fixtures" / "nycmesh-map"
+        if args.quick
+        else shared_data() / "nycmesh-network-map"
+    )
+    database_url, engine = fresh_database()
+    import_map(engine, feed)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    with transaction(make_sessionmaker(engine)) as session:
+        people.create_person(session, "bench", TokenRole.READ_ONLY, PASSWORD)
+        pairs = _pairs(session)
+    results: dict[str, Any] = {}
+    with served(database_url, engine) as stack:
+        login = {"username": "bench", "password": PASSWORD}
+        signed_in = httpx.post(f"{stack.url}/ui/login", data=login, timeout=60)
+        cookie = f"meshkeeper_session={signed_in.cookies['meshkeeper_session']}"
+        for name, pages, twins in pairs:
+            for path in pages:  # one pass first: steady state, not a cold start
+                httpx.get(stack.url + path, headers={"Cookie": cookie}, timeout=60)
+            page = _load(stack.url, pages, rate, duration, headers={"Cookie": cookie})
+            twin = _load(stack.url, twins, rate, duration, token=stack.token)
+            met = page["errors"] == 0 and (page["p99_ms"] or 0) <= TARGET_MS
+            results[name] = {"page": page, "json": twin, "met": met}
+            print(
+                f"{name:14} page p50 {page['p50_ms']:6.1f} p99 {page['p99_ms']:6.1f} ms  "
+                f"JSON p50 {twin['p50_ms']:6.1f} p99 {twin['p99_ms']:6.1f} ms  "
+                f"errors {page['errors']}/{twin['errors']}  {'ok' if met else 'MISSED'}"
+            )
+    engine.dispose()
+    print(
+        json.dumps(
+            {
+                "bench": "console",
+                "quick": args.quick,
+                "rate": rate,
+                "target_p99_ms": TARGET_MS,
+                "pages": results,
+                "all_met": all(r["met"] for r in results.values()),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
