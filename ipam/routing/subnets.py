@@ -16,16 +16,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
+from ipam.enums import SubnetStatus
 from ipam.numbering.addressing import NYC, AddressingPlan, addresses_for, lookup
 from ipam.routing.mapping import ROUTER_ROLES
 from ipam.routing.values import MappedRouter
 
 ANNOUNCED_OK, NOT_ANNOUNCED, NOT_ALLOCATED, SUBSET, HIJACKED = (
-    "announced_ok",
-    "not_announced",
-    "not_allocated",
-    "subset",
-    "hijacked",
+    SubnetStatus.ANNOUNCED_OK,
+    SubnetStatus.NOT_ANNOUNCED,
+    SubnetStatus.NOT_ALLOCATED,
+    SubnetStatus.SUBSET,
+    SubnetStatus.HIJACKED,
 )
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 LAN_ROLES = frozenset({"lan", "gateway", "dhcp"})
@@ -38,7 +39,7 @@ class SubnetState:
     """One prefix's state, its owner (an NN, or None) and who announces it."""
 
     prefix: IPv4Network
-    status: str
+    status: SubnetStatus
     network_number: int | None
     announced_by: tuple[int, ...] = ()  # NNs of the announcing routers (unmapped ones left out)
     routers: tuple[IPv4Address, ...] = ()
