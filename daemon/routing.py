@@ -113,6 +113,7 @@ def apply_routing(
     _routers(session, view, now, outcome)
     _visibility(session, view, nodes, now, outcome)
     present = _adjacencies(session, view, now, outcome)
+    _hops(session, view, outcome)
     recorded_pairs = _links(session, view, present, now, outcome)
     _subnets(session, view, set(nodes), now, outcome)
     _drift(session, view, nodes, present, recorded_pairs, now, outcome)
@@ -210,6 +211,22 @@ def _adjacencies(
             row.present, row.since = False, now
             outcome.writes += 1
     return present
+
+
+def _hops(session: Session, view: RoutingView, outcome: RoutingOutcome) -> None:
+    """The routing graph as edges, rewritten only where it differs."""
+    rows = {(r.source, r.target): r for r in session.scalars(select(m.RoutingHop))}
+    for hop in view.hops:
+        row = rows.pop((hop.source, hop.target), None)
+        if row is None:
+            session.add(m.RoutingHop(source=hop.source, target=hop.target, cost=hop.cost))
+            outcome.writes += 1
+        elif row.cost != hop.cost:
+            row.cost = hop.cost
+            outcome.writes += 1
+    for row in rows.values():
+        session.delete(row)
+        outcome.writes += 1
 
 
 _FROM_DEV, _TO_DEV = aliased(m.Device.__table__), aliased(m.Device.__table__)

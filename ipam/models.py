@@ -547,6 +547,17 @@ class RoutingAdjacency(Base):
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RoutingHop(Base):
+    """One directed edge of the OSPF graph: router (`r:<id>`) or transit network (`n:<prefix>`)
+    to the next, with the cost OSPF routes by; topology's `weight=ospf` reads these."""
+
+    __tablename__ = "routing_hop"
+
+    source: Mapped[str] = mapped_column(String(24), primary_key=True)
+    target: Mapped[str] = mapped_column(String(24), primary_key=True)
+    cost: Mapped[int] = mapped_column(Integer)
+
+
 class SubnetState(Base):
     """An announced (or missing) prefix's state against the plan and the allocation records."""
 

@@ -19,7 +19,7 @@ TZ = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    """Four tables, and routing columns on node and link observations."""
+    """Five tables, and routing columns on node and link observations."""
     op.add_column("node_observation", sa.Column("routing_visible", sa.Boolean(), nullable=True))
     op.add_column("node_observation", sa.Column("routing_since", TZ, nullable=True))
     op.add_column("link_observation", sa.Column("routing_state", sa.String(20), nullable=True))
@@ -44,6 +44,13 @@ def upgrade() -> None:
         sa.Column("present", sa.Boolean(), nullable=False),
         sa.Column("since", TZ, nullable=False),
         sa.PrimaryKeyConstraint("nn_a", "nn_b", name=op.f("pk_routing_adjacency")),
+    )
+    op.create_table(
+        "routing_hop",
+        sa.Column("source", sa.String(24), nullable=False),
+        sa.Column("target", sa.String(24), nullable=False),
+        sa.Column("cost", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("source", "target", name=op.f("pk_routing_hop")),
     )
     op.create_table(
         "subnet_state",
@@ -76,6 +83,7 @@ def downgrade() -> None:
     """Drop them again."""
     op.drop_table("drift_finding")
     op.drop_table("subnet_state")
+    op.drop_table("routing_hop")
     op.drop_table("routing_adjacency")
     op.drop_table("routing_router")
     op.drop_column("link_observation", "routing_since")
