@@ -137,11 +137,7 @@ def map_databases(
             hops.append(Hop(f"r:{rid}", f"n:{prefix}", cost))
             hops.append(Hop(f"n:{prefix}", f"r:{rid}", 0))  # network -> router costs 0
             for other in members[prefix]:
-                if (
-                    other != rid
-                    and other in visible
-                    and prefix in merged.get(other, _Merged()).networks
-                ):
+                if other != rid and other in visible and prefix in merged[other].networks:
                     adjacent(rid, other, cost)
     adjacencies = tuple(
         Adjacency(a, b, cost, best[(b, a)])

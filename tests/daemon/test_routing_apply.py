@@ -219,3 +219,20 @@ def test_an_active_link_without_adjacency_for_30_days_is_drift(db, sessions):
         assert session.get(m.LinkObservation, links["102-104"]).routing_state == "up"
         kinds = {r.kind for r in session.scalars(select(m.DriftFinding))}
     assert "link_without_adjacency" not in kinds
+
+
+def test_a_new_announcer_of_the_same_state_keeps_its_since(db, sessions):
+    _world(sessions)
+    _cycle(sessions, REACHABLE, T0)
+    # 10.69.1.6 (NN 106) announces 192.0.2.0/24 too: still not allocated, one more announcer.
+    more = REACHABLE.replace(
+        "\trouter 10.69.1.6\n\t\tdistance 12\n",
+        "\trouter 10.69.1.6\n\t\tdistance 12\n\t\texternal 192.0.2.0/24 metric 20\n",
+    )
+    assert more != REACHABLE
+    events = len(event_rows(db))
+    outcome = _cycle(sessions, more, T0 + timedelta(minutes=1))
+    with transaction(sessions) as session:
+        row = session.get(m.SubnetState, "192.0.2.0/24")
+        assert (row.status, row.announced_by, row.since) == ("not_allocated", [105, 106], T0)
+    assert outcome.writes == 1 and len(event_rows(db)) == events
