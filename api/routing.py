@@ -43,6 +43,30 @@ def subnets(
     return cached_json(request, session, ANSWER, compute)
 
 
+@router.get("/routing/routers/", summary="Routers in the link-state database and their nodes")
+def routers(
+    request: Request,
+    session: DbSession,
+    caller: Reader,
+    mapped: bool | None = None,
+    visible: bool | None = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+) -> Any:
+    """`?mapped=false`: the unknown routers (infrastructure, anycast), never invented as nodes."""
+
+    def compute() -> dict[str, Any]:
+        stmt = queries.routers(mapped, visible)
+        total = count(session, stmt)
+        rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).all()
+        return {
+            **page_links(request, page, page_size, total),
+            "results": [queries.router_row(row) for row in rows],
+        }
+
+    return cached_json(request, session, ANSWER, compute)
+
+
 @router.get("/drift/", summary="Where the records and the network disagree")
 def drift(request: Request, session: DbSession, caller: Reader) -> Any:
     """Routing findings (unrecorded adjacencies and nodes, visible Inactive nodes, links

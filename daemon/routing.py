@@ -140,7 +140,11 @@ def apply_routing(
     """Fold one cycle's databases into the observed state; events in this transaction."""
     view = map_databases(databases, device_addresses(session))
     outcome = RoutingOutcome(
-        routers=len(view.routers), unknown=len(view.unknown), adjacencies=len(view.adjacencies)
+        # `devices` is what the collector state counts as targets: here, routers.
+        devices=len(view.routers),
+        routers=len(view.routers),
+        unknown=len(view.unknown),
+        adjacencies=len(view.adjacencies),
     )
     nodes = {
         nn: (node_id, status)

@@ -117,3 +117,26 @@ def subnet_row(row: m.SubnetState) -> dict[str, Any]:
         "routers": list(row.routers),
         "since": jsonable(row.since),
     }
+
+
+def routers(mapped: bool | None, visible: bool | None) -> Select[Any]:
+    """Routers of the link-state database, by whether they map to a node and are visible."""
+    stmt = select(m.RoutingRouter).order_by(m.RoutingRouter.router_id)
+    if mapped is not None:
+        column = m.RoutingRouter.network_number
+        stmt = stmt.where(column.is_not(None) if mapped else column.is_(None))
+    if visible is not None:
+        stmt = stmt.where(m.RoutingRouter.visible.is_(visible))
+    return stmt
+
+
+def router_row(row: m.RoutingRouter) -> dict[str, Any]:
+    """One router as the API shows it."""
+    return {
+        "router_id": str(row.router_id),
+        "network_number": row.network_number,
+        "mapped_by": row.mapped_by,
+        "visible": row.visible,
+        "since": jsonable(row.since),
+        "first_seen": jsonable(row.first_seen),
+    }

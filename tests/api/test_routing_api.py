@@ -86,3 +86,14 @@ def test_node_health_has_a_routing_block(api, sessions):
     }
     assert api.get("/api/v1/nodes/101/health/").json()["routing"]["conflict"] is True
     assert api.get("/api/v1/nodes/106/health/").json()["routing"]["conflict"] is False
+
+
+def test_unknown_routers_are_listed(api, sessions):
+    _routed(sessions)
+    unknown = api.get("/api/v1/routing/routers/?mapped=false").json()
+    assert [(r["router_id"], r["network_number"], r["visible"]) for r in unknown["results"]] == [
+        ("10.70.1.1", None, True)
+    ]
+    mapped = api.get("/api/v1/routing/routers/?mapped=true").json()
+    assert mapped["count"] == 6
+    assert {r["mapped_by"] for r in mapped["results"]} == {"router_id"}
