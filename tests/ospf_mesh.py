@@ -95,11 +95,22 @@ class Router:
         _run("birdc", "-s", str(self.socket), "configure")
 
 
+def drop_stale_namespaces() -> None:
+    """Delete namespaces an earlier, killed test run left behind (its pid is gone)."""
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=30)
+    for line in listing.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        pid = name[3:].split("-")[0] if name.startswith("mko") else ""
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+
+
 class Mesh:
     """Routers in namespaces and the veths between them; `close` removes everything."""
 
     def __init__(self) -> None:
-        self.tag = f"mko{os.getpid() % 100000}"
+        drop_stale_namespaces()
+        self.tag = f"mko{os.getpid()}"
         self.root = Path(tempfile.mkdtemp(prefix="meshkeeper-ospf-"))
         self.root.chmod(0o755)
         self.routers: dict[str, Router] = {}

@@ -127,7 +127,7 @@ def _router(
     return Router(
         router_id=ipv4(_str(lsa, "advertisingRouter", where)),
         area=area,
-        reachable=True,
+        reachable=None,  # decided below, by SPF from FRR's own router
         routers=tuple(routers),
         networks=tuple(networks),
         stubnets=tuple(stubnets),
@@ -169,4 +169,10 @@ def parse(documents: Mapping[str, Any], source: str = "frr") -> LinkStateDb:
     if isinstance(root, str):
         reach = reachable_from(ipv4(root), routers, networks)
         routers = [replace(r, reachable=r.router_id in reach) for r in routers]
-    return LinkStateDb(source=source, routers=tuple(routers), networks=tuple(networks))
+    # Without its own router id there is no vantage point: every router counts as visible.
+    return LinkStateDb(
+        source=source,
+        routers=tuple(routers),
+        networks=tuple(networks),
+        has_reachability=isinstance(root, str),
+    )

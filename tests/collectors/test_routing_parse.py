@@ -148,6 +148,12 @@ def test_frr_json_with_reachability_computed_two_way():
     assert db.networks[0].routers == (A("10.69.1.1"), A("10.69.2.2"))
 
 
+def test_frr_without_its_own_router_id_has_no_vantage_point():
+    router = {k: v for k, v in samples.FRR_ROUTER.items() if k != "routerId"}
+    db = frr_json.parse({"router": router, "network": samples.FRR_NETWORK, "external": {}})
+    assert not db.has_reachability and {r.reachable for r in db.routers} == {None}
+
+
 def test_frr_two_way_links_are_reachable():
     both = json.loads(json.dumps(samples.FRR_ROUTER))
     both["routerLinkStates"]["areas"]["0.0.0.0"][0]["routerLinks"]["link0"] = {
