@@ -36,6 +36,8 @@ from ipam.routing.values import DatabaseLike, RoutingView
 from ipam.settings import Settings
 
 UP, DOWN = S.UP.value, S.DOWN.value
+# A recorded Active link between two visible nodes that has never had an adjacency.
+ABSENT = "absent"
 
 
 @dataclass
@@ -286,7 +288,8 @@ def _links(
     outcome: RoutingOutcome,
 ) -> set[tuple[int, int]]:
     """Each recorded link between two nodes: up with an adjacency, down when an Active one's
-    adjacency is gone (or both ends are visible without one). Answers the recorded node pairs."""
+    adjacency disappears, absent while two visible nodes never had one. Answers the recorded
+    node pairs."""
     lk, obs = _table(m.Link), _table(m.LinkObservation)
     rows = session.execute(
         select(
@@ -314,11 +317,14 @@ def _links(
         active = status == LinkStatus.ACTIVE
         if pair in present:
             want: str | None = UP
-        elif active and (before == UP or (nn_a in visible and nn_b in visible)):
-            want = DOWN
+        elif active and before in (UP, DOWN):
+            want = DOWN  # its adjacency disappeared (and stays lost until it is back)
+        elif active and nn_a in visible and nn_b in visible:
+            # Never seen with an adjacency: no verdict on the link (its nodes may route over
+            # a third one), but the clock for "no adjacency for 30 days" runs.
+            want = ABSENT
         else:
-            # Without an adjacency routing has no say, except that a lost one stays lost.
-            want = DOWN if before == DOWN and active else None
+            want = None
         if want == before:
             continue
         row = {"link_id": link_id, "routing_state": want, "routing_since": now}
@@ -413,7 +419,10 @@ def _drift(
     for link_id, since in session.execute(
         select(m.LinkObservation.link_id, m.LinkObservation.routing_since)
         .join(m.Link, m.Link.id == m.LinkObservation.link_id)
-        .where(m.Link.status == LinkStatus.ACTIVE, m.LinkObservation.routing_state == DOWN)
+        .where(
+            m.Link.status == LinkStatus.ACTIVE,
+            m.LinkObservation.routing_state.in_((DOWN, ABSENT)),
+        )
     ):
         if since is not None and now - since >= DRIFT_AFTER:
             found[("link_without_adjacency", str(link_id))] = (

@@ -517,7 +517,7 @@ class LinkObservation(Base):
     since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     uisp_state: Mapped[str | None] = mapped_column(String(30))
     uisp_last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    routing_state: Mapped[str | None] = mapped_column(String(20))  # an adjacency: up / down
+    routing_state: Mapped[str | None] = mapped_column(String(20))  # up / down / absent
     routing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -122,8 +122,9 @@ def link_status(
     """A link is up when both ends are; UISP's data-link state, then an OSPF adjacency, win."""
     if uisp_state is not None:
         return S.UP if uisp_state.lower() in ("active", "up", "ok") else S.DOWN
-    if routing_state is not None:
-        return S.UP if routing_state == S.UP else S.DOWN
+    # Only an adjacency seen ("up") or lost ("down") is a verdict; "absent" (never seen) is not.
+    if routing_state in (S.UP, S.DOWN):
+        return S(routing_state)
     ends = {from_end, to_end}
     if ends <= GOOD:
         return S.UP

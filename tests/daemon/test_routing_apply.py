@@ -79,6 +79,8 @@ def _world(sessions):
         links = {
             "101-102": add_link(session, dev[101], dev[102]).id,
             "102-104": add_link(session, dev[102], dev[104]).id,
+            # Both ends visible, never an adjacency between them.
+            "101-106": add_link(session, dev[101], dev[106]).id,
         }
         for nn in (102, 103, 104, 106):
             session.add(m.DeviceObservation(device_id=dev[nn].id, status=S.UNKNOWN))
@@ -134,7 +136,12 @@ def test_first_cycle_applies_visibility_links_subnets_and_drift(db, sessions):
         (103, 105): (3, 1, True),
         (102, 106): (1, 1, True),
     }
-    assert link_state == {str(links["101-102"]): ("up", "up"), str(links["102-104"]): ("up", "up")}
+    assert link_state == {
+        str(links["101-102"]): ("up", "up"),
+        str(links["102-104"]): ("up", "up"),
+        # No verdict from routing: 101's device is silent, 106's unmonitored.
+        str(links["101-106"]): ("absent", "down"),
+    }
     assert subnets == {
         "10.96.25.64/26": ("hijacked", 101, [101, 102]),
         "10.96.25.128/26": ("announced_ok", 102, [102]),
@@ -212,13 +219,20 @@ def test_an_active_link_without_adjacency_for_30_days_is_drift(db, sessions):
     _cycle(sessions, CUT_OFF, T0 + timedelta(days=31))
     _cycle(sessions, CUT_OFF, T0 + timedelta(days=32))
     found = [e for e in event_rows(db) if e["type"] == "drift.link_without_adjacency"]
-    assert [e["subject_id"] for e in found] == [str(links["102-104"])]  # once
+    # Lost for 30 days, and never seen for 30 days: each once.
+    assert sorted(e["subject_id"] for e in found) == sorted(
+        [str(links["102-104"]), str(links["101-106"])]
+    )
     # The adjacency back: the finding goes, the link is up again.
     _cycle(sessions, REACHABLE, T0 + timedelta(days=33))
     with transaction(sessions) as session:
         assert session.get(m.LinkObservation, links["102-104"]).routing_state == "up"
-        kinds = {r.kind for r in session.scalars(select(m.DriftFinding))}
-    assert "link_without_adjacency" not in kinds
+        standing = {
+            r.subject
+            for r in session.scalars(select(m.DriftFinding))
+            if r.kind == "link_without_adjacency"
+        }
+    assert standing == {str(links["101-106"])}  # 101-106 still never had one
 
 
 def test_a_new_announcer_of_the_same_state_keeps_its_since(db, sessions):

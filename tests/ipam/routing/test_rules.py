@@ -173,3 +173,4 @@ def test_link_status_takes_the_adjacency_after_uisp():
     assert link_status(S.UP, S.UP, None, "down") == S.DOWN
     assert link_status(S.UP, S.UP, "disconnected", "up") == S.DOWN
     assert link_status(S.UP, S.UP, None, None) == S.UP
+    assert link_status(S.UP, S.UP, None, "absent") == S.UP  # never adjacent: no verdict
