@@ -20,6 +20,7 @@ from api import (
     numbers,
     prefixes,
     resources,
+    routing,
     topology,
     ui,
     webhooks,
@@ -68,6 +69,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         events.router,
         webhooks.router,
         mapdata.router,
+        routing.router,
     ):
         app.include_router(router)
 

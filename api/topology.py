@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
 
 from api.deps import DbSession, Reader
 from api.resources import ERRORS
 from ipam.errors import NotFound
 from ipam.topology.cache import TopologyCache
 from ipam.topology.mesh import Topology
-from ipam.topology.store import current
+from ipam.topology.ospf import OspfGraph
+from ipam.topology.simulate import simulate_recorded
+from ipam.topology.store import current, current_ospf
 
 router = APIRouter(prefix="/api/v1/topology", tags=["topology"], responses=ERRORS)
 
 Observed = Annotated[bool, Query(description="only links whose two ends are observed up")]
+Weight = Annotated[
+    Literal["hops", "ospf"],
+    Query(description="hops on the recorded links, or OSPF cost on the routing graph"),
+]
 NN = Annotated[int, Query(ge=1, le=8000)]
 NNPath = Annotated[int, Path(ge=1, le=8000, description="network number")]
 
@@ -33,6 +40,19 @@ def _topology(request: Request, session: Any, observed: bool) -> Topology:
 def current_topology(request: Request, session: Any, *, observed: bool = False) -> Topology:
     """The app's cached topology, recorded or observed (the console reads it too)."""
     return _topology(request, session, observed)
+
+
+def _ospf(request: Request, session: Any) -> OspfGraph:
+    app = request.app
+    cache = getattr(app.state, "ospf_cache", None)
+    if cache is None:
+        cache = app.state.ospf_cache = TopologyCache()
+    return current_ospf(session, cache)
+
+
+def _exit_nns(topo: Topology) -> list[int]:
+    found = (topo.nodes[key].network_number for key in topo.exits)
+    return sorted(nn for nn in found if nn is not None)
 
 
 def _plain(value: Any) -> Any:
@@ -95,8 +115,15 @@ def path(
     from_: Annotated[int, Query(alias="from", ge=1, le=8000)],
     to: NN,
     observed: Observed = False,
+    weight: Weight = "hops",
 ) -> Any:
-    """The shortest path by hops; 404 when the two are not connected."""
+    """The shortest path by hops, or the cheapest by OSPF cost with its total `cost`; 404 when
+    the two are not connected."""
+    if weight == "ospf":
+        cheapest = _ospf(request, session).path(from_, to)
+        if cheapest is None:
+            raise NotFound(f"no routed path from {from_} to {to}", field="to")
+        return _plain(cheapest)
     route = _topology(request, session, observed).path(from_, to)
     if route is None:
         raise NotFound(f"no path from {from_} to {to}", field="to")
@@ -105,9 +132,21 @@ def path(
 
 @router.get("/exits/{nn}/", summary="Hops to the nearest internet exit, and which")
 def exits(
-    request: Request, session: DbSession, caller: Reader, nn: NNPath, observed: Observed = False
+    request: Request,
+    session: DbSession,
+    caller: Reader,
+    nn: NNPath,
+    observed: Observed = False,
+    weight: Weight = "hops",
 ) -> Any:
-    """The nearest exit (POP or Supernode by default) and the route to it."""
+    """The nearest exit (POP or Supernode by default) and the route to it; by OSPF cost with
+    `weight=ospf`."""
+    if weight == "ospf":
+        exit_nns = _exit_nns(_topology(request, session, False))
+        cheapest = _ospf(request, session).nearest_exit(nn, exit_nns)
+        if cheapest is None:
+            raise NotFound(f"node {nn} has no routed path to any exit", field="nn")
+        return _plain(cheapest)
     found = _topology(request, session, observed).nearest_exit(nn)
     if found is None:
         raise NotFound(f"node {nn} has no path to any exit", field="nn")
@@ -136,3 +175,38 @@ def islands(
 ) -> Any:
     """Components that cannot reach the internet."""
     return {"islands": _plain(_topology(request, session, observed).islands())}
+
+
+class Simulation(BaseModel):
+    """Nodes and links to fail, and the graph to fail them on."""
+
+    nodes: list[Annotated[int, Field(ge=1, le=8000)]] = Field(default_factory=list, max_length=8000)
+    links: list[str] = Field(default_factory=list, max_length=10000)
+    graph: Literal["observed", "recorded"] = "observed"
+
+
+@router.post("/simulate/", summary="What failing these nodes and links would cost")
+def simulate(body: Simulation, request: Request, session: DbSession, caller: Reader) -> Any:
+    """`lost_all_exits`: nodes that would reach no exit; `lost_best_path`: nodes that would
+    still reach one, but by a costlier path (OSPF cost on the observed graph, hops on the
+    recorded one)."""
+    topo = _topology(request, session, False)
+    if body.graph == "recorded":
+        for nn in body.nodes:
+            topo.key(nn)  # an unknown NN is a 404, as elsewhere in topology
+        return _plain(simulate_recorded(topo, body.nodes, body.links))
+    pairs = [
+        (a, b)
+        for link_id in body.links
+        for a, b in [_link_nns(topo, link_id)]
+        if a is not None and b is not None
+    ]
+    return _plain(_ospf(request, session).simulate(_exit_nns(topo), body.nodes, pairs))
+
+
+def _link_nns(topo: Topology, link_id: str) -> tuple[int | None, int | None]:
+    """The NNs at the two ends of a recorded link (any status); 404 for an unknown link."""
+    for a, b, data in topo.graph.edges(data=True):
+        if link_id in data.get("ids", ()):
+            return topo.nodes[a].network_number, topo.nodes[b].network_number
+    raise NotFound(f"no Active link with id {link_id}", field="links")

@@ -175,6 +175,16 @@ def console(doc: dict[str, Any]) -> list[Row]:
             )
         )
     return rows
+def routing(doc: dict[str, Any]) -> list[Row]:
+    """Routing cycle on NYC Mesh's OSPF database; parse beside bird-ospf-link-db-parser."""
+    work = f"{doc['routers']} routers, {doc['nodes']} nodes, {doc['recorded_links']} links"
+    ours = (
+        f"cycle p50 {_s(doc['cycle_p50_s'])} (parse {_s(doc['parse_p50_s'])}, "
+        f"apply {_s(doc['apply_p50_s'])}), writes on a steady cycle {doc['steady_writes']}, "
+        f"first cycle {_s(doc['first_cycle_s'])}"
+    )
+    peer = "bird-ospf-link-db-parser, parse only"
+    return [(work, ours, peer, _s(doc.get("peer_parse_p50_s")), _ratio(doc.get("ratio")))]
 
 
 BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
@@ -186,6 +196,7 @@ BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "api_load": api_load,
     "nn_assign": nn_assign,
     "console": console,
+    "routing": routing,
 }
 
 

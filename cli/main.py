@@ -250,7 +250,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("daemon", help="the daemon alone").set_defaults(func=cmd_daemon)
     poll = sub.add_parser("poll", help="run one collection cycle and print a summary")
     poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
-    poll.add_argument("--collector", choices=["icmp", "snmp", "uisp"])
+    poll.add_argument("--collector", choices=["icmp", "snmp", "uisp", "routing"])
     poll.set_defaults(func=cmd_poll)
     load = sub.add_parser("import", help="load the NYC Mesh map feed or a bulk CSV")
     load.add_argument("kind", choices=["nycmesh-map", "installs", "members"])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -38,3 +40,23 @@ class ProbeGuard:
         for address in addresses:
             (allowed if self.allows(address) else refused).append(address)
         return allowed, refused
+
+
+async def refusal(host: str, guard: ProbeGuard) -> str | None:
+    """None when every address `host` resolves to may be reached, else why it may not."""
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, None, type=socket.SOCK_STREAM
+            )
+        except OSError as exc:
+            return f"cannot resolve {host}: {exc}"
+        addresses = sorted({str(info[4][0]) for info in infos})
+    # Every address the name resolves to must pass: a client may connect to any of them.
+    _, refused = guard.split(addresses)
+    if refused or not addresses:
+        shown = host if refused == [host] else f"{host} ({', '.join(refused) or 'no address'})"
+        return f"{shown} is {NOT_ALLOWED} by the probe guard"
+    return None

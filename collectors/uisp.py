@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from collectors.errors import CollectorError
-from collectors.guard import NOT_ALLOWED, ProbeGuard
+from collectors.guard import ProbeGuard, refusal
 
 COLLECTOR = "uisp"
 API_ROOT = "/nms/api/v2.1"
@@ -204,22 +203,9 @@ async def _checked_root(base_url: str, guard: ProbeGuard) -> str:
         raise CollectorError(COLLECTOR, f"base URL {base_url!r} is not valid: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CollectorError(COLLECTOR, f"base URL {base_url!r} is not an http(s) URL")
-    host = parts.hostname
-    try:
-        addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, None, type=socket.SOCK_STREAM
-            )
-        except OSError as exc:
-            raise CollectorError(COLLECTOR, f"cannot resolve {host}: {exc}") from None
-        addresses = sorted({str(info[4][0]) for info in infos})
-    # Every address the name resolves to must pass: the client may connect to any of them.
-    _, refused = guard.split(addresses)
-    if refused or not addresses:
-        shown = host if refused == [host] else f"{host} ({', '.join(refused) or 'no address'})"
-        raise CollectorError(COLLECTOR, f"{shown} is {NOT_ALLOWED} by the probe guard")
+    refused = await refusal(parts.hostname, guard)
+    if refused:
+        raise CollectorError(COLLECTOR, refused)
     path = parts.path.rstrip("/")
     if path.endswith(API_ROOT):
         path = path[: -len(API_ROOT)]

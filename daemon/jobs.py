@@ -6,6 +6,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.polling import poll_icmp
+from daemon.routing import poll_routing
 from daemon.scheduler import Job
 from daemon.snmp_poll import poll_snmp
 from daemon.uisp_sync import sync_uisp
@@ -28,4 +29,6 @@ def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
         # UISP only when a server is configured: without one there is nothing to sync.
         "uisp": (sync_uisp, settings.uisp_interval_s if settings.uisp_url else 0),
         "webhooks": (deliver_webhooks, settings.webhook_interval_s),
+        # Routing only with sources: no source means no witness, never "nothing is visible".
+        "routing": (poll_routing, settings.routing_interval_s if settings.routing_sources else 0),
     }

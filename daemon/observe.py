@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session, joinedload
 from ipam import models as m
 from ipam.enums import DeviceStatus, LinkStatus, NodeStatus
 from ipam.enums import ObservedStatus as S
-from ipam.observed.rules import State, Thresholds, drifted, link_status, node_status, step
+from ipam.observed.rules import (
+    State,
+    Thresholds,
+    drifted,
+    link_status,
+    node_status_with_routing,
+    step,
+)
 from ipam.records.changes import write_event
 from ipam.records.versions import bump_observed
 
@@ -167,11 +174,11 @@ def refresh_nodes(
     }
     for node_id in node_ids:
         rows = per_node.get(node_id, [])
-        status = node_status(S(r.status) for r in rows)
         obs = existing.get(node_id)
         if obs is None:
             obs = m.NodeObservation(node_id=node_id, status=S.PENDING)
             session.add(obs)
+        status = node_status_with_routing((S(r.status) for r in rows), obs.routing_visible)
         before = S(obs.status)
         up_rows = [r for r in rows if r.status in (S.UP, S.DUPED) and r.rtt_avg_ms is not None]
         best = min(up_rows, key=lambda r: r.rtt_avg_ms or 0.0, default=None)
@@ -231,6 +238,13 @@ def refresh_links(
             m.Link.from_device_id.in_(device_ids) | m.Link.to_device_id.in_(device_ids),
         )
     ).all()
+    update_links(session, links, now, outcome)
+
+
+def update_links(
+    session: Session, links: Sequence[m.Link], now: datetime, outcome: Outcome
+) -> None:
+    """Recompute these links' observed state from their ends, UISP and routing; events."""
     if not links:
         return
     ends = {lk.from_device_id for lk in links} | {lk.to_device_id for lk in links}
@@ -257,6 +271,7 @@ def refresh_links(
             device_status.get(link.from_device_id, S.UNKNOWN),
             device_status.get(link.to_device_id, S.UNKNOWN),
             obs.uisp_state,
+            obs.routing_state,
         )
         before = S(obs.status)
         if status != before:

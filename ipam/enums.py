@@ -108,3 +108,13 @@ class ObservedStatus(StrEnum):
     DUPED = "duped"
     DOWN = "down"
     UNKNOWN = "unknown"
+
+
+class SubnetStatus(StrEnum):
+    """What the routing table says of a prefix (nodewatcher's subnet states)."""
+
+    ANNOUNCED_OK = "announced_ok"
+    NOT_ANNOUNCED = "not_announced"
+    NOT_ALLOCATED = "not_allocated"
+    SUBSET = "subset"
+    HIJACKED = "hijacked"

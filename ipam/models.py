@@ -528,6 +528,9 @@ class NodeObservation(Base):
     rtt_max_ms: Mapped[float | None] = mapped_column(Float)
     packet_loss: Mapped[float | None] = mapped_column(Float)
     drift_reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The routing table as a witness: null until a routing source has been read.
+    routing_visible: Mapped[bool | None] = mapped_column(Boolean)
+    routing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LinkObservation(Base):
@@ -542,6 +545,73 @@ class LinkObservation(Base):
     since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     uisp_state: Mapped[str | None] = mapped_column(String(30))
     uisp_last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    routing_state: Mapped[str | None] = mapped_column(String(20))  # up / down / absent
+    routing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RoutingRouter(Base):
+    """A router of the link-state database, the node it maps to (or none) and its visibility."""
+
+    __tablename__ = "routing_router"
+
+    router_id: Mapped[str] = mapped_column(INET, primary_key=True)
+    network_number: Mapped[int | None] = mapped_column(Integer, index=True)
+    mapped_by: Mapped[str | None] = mapped_column(String(20))
+    visible: Mapped[bool] = mapped_column(Boolean)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RoutingAdjacency(Base):
+    """An OSPF adjacency between two nodes (a < b) with its cost each way, present or gone."""
+
+    __tablename__ = "routing_adjacency"
+
+    nn_a: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nn_b: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cost_ab: Mapped[int] = mapped_column(Integer)
+    cost_ba: Mapped[int] = mapped_column(Integer)
+    present: Mapped[bool] = mapped_column(Boolean)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RoutingHop(Base):
+    """One directed edge of the OSPF graph: router (`r:<id>`) or transit network (`n:<prefix>`)
+    to the next, with the cost OSPF routes by; topology's `weight=ospf` reads these."""
+
+    __tablename__ = "routing_hop"
+
+    source: Mapped[str] = mapped_column(String(24), primary_key=True)
+    target: Mapped[str] = mapped_column(String(24), primary_key=True)
+    cost: Mapped[int] = mapped_column(Integer)
+
+
+class SubnetState(Base):
+    """An announced (or missing) prefix's state against the plan and the allocation records."""
+
+    __tablename__ = "subnet_state"
+
+    prefix: Mapped[str] = mapped_column(CIDR, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    network_number: Mapped[int | None] = mapped_column(Integer, index=True)
+    announced_by: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)
+    routers: Mapped[list[str]] = mapped_column(ARRAY(String(15)), default=list)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DriftFinding(Base):
+    """A disagreement between the records and the network, reported once while it lasts."""
+
+    __tablename__ = "drift_finding"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(100))
+    network_number: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("uq_drift_finding_kind_subject", "kind", "subject", unique=True),)
 
 
 class Webhook(Base):

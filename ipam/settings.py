@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     uisp_aliases: Annotated[dict[str, int], NoDecode] = {"sn1": 227, "sn3": 713}
     webhook_max_failures: int = 36
     exit_types: Annotated[list[str], NoDecode] = ["POP", "Supernode"]
+    # The routing table as a witness: link-state database sources (empty: the job is off).
+    routing_sources: Annotated[list[str], NoDecode] = []
+    routing_interval_s: float = 60.0
+    routing_timeout_s: float = 10.0
 
     @field_validator("probe_networks", mode="before")
     @classmethod
@@ -60,6 +64,14 @@ class Settings(BaseSettings):
         """Accept 'a/8,b/16' (or whitespace-separated) from the environment."""
         if isinstance(value, str):
             return [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("routing_sources", mode="before")
+    @classmethod
+    def _split_sources(cls, value: object) -> object:
+        """Accept 'bird:///run/bird/bird.ctl,file:///x' from the environment."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("exit_types", mode="before")

@@ -12,6 +12,7 @@ from ipam import models as m
 from ipam.enums import ObservedStatus
 from ipam.errors import NotFound
 from ipam.records.changes import jsonable
+from ipam.routing.queries import routing_block
 
 
 def _rtt(row: Any) -> dict[str, float | None] | None:
@@ -142,6 +143,7 @@ def node_health(session: Session, nn: int) -> dict[str, Any]:
         "packet_loss": obs.packet_loss if obs else None,
         "devices": [device_health(d, o, nn) for d, o in devices],
         "links": _links_of(session, node.id, [d.id for d, _ in devices]),
+        "routing": routing_block(session, nn, obs),
     }
 
 

@@ -101,10 +101,30 @@ def node_status(device_states: Iterable[S]) -> S:
     return S.UNKNOWN
 
 
-def link_status(from_end: S, to_end: S, uisp_state: str | None = None) -> S:
-    """A link is up when both ends are; UISP's own data-link state wins when it has one."""
+def node_status_with_routing(device_states: Iterable[S], routing_visible: bool | None) -> S:
+    """nodewatcher's node state from ping and the routing table together.
+
+    Ping answers: up (or duped). No answer: visible when its router is in the link-state
+    database, else down. No monitored device (or none polled yet): routing alone, up when
+    visible, down when not. Without routing (None) it is the devices' state alone.
+    """
+    status = node_status(device_states)
+    if routing_visible is None or status in GOOD:
+        return status
+    if status in BAD:
+        return S.VISIBLE if routing_visible else status
+    return S.UP if routing_visible else S.DOWN
+
+
+def link_status(
+    from_end: S, to_end: S, uisp_state: str | None = None, routing_state: str | None = None
+) -> S:
+    """A link is up when both ends are; UISP's data-link state, then an OSPF adjacency, win."""
     if uisp_state is not None:
         return S.UP if uisp_state.lower() in ("active", "up", "ok") else S.DOWN
+    # Only an adjacency seen ("up") or lost ("down") is a verdict; "absent" (never seen) is not.
+    if routing_state in (S.UP, S.DOWN):
+        return S(routing_state)
     ends = {from_end, to_end}
     if ends <= GOOD:
         return S.UP

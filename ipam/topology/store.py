@@ -6,8 +6,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ipam import models as m
+from ipam.records import versions
 from ipam.topology.cache import TopologyCache
 from ipam.topology.mesh import TopoLink, Topology, TopoNode, build
+from ipam.topology.ospf import OspfGraph
 
 
 def load_nodes(session: Session) -> list[TopoNode]:
@@ -72,3 +74,21 @@ def current(
         (version(session), exit_types),
         lambda: build(load_nodes(session), load_links(session), exit_types=exit_types),
     )
+
+
+def load_ospf(session: Session) -> OspfGraph:
+    """The OSPF graph the routing job stored: its edges, and the visible routers' NNs."""
+    hops = session.execute(select(m.RoutingHop.source, m.RoutingHop.target, m.RoutingHop.cost))
+    routers = session.execute(
+        select(m.RoutingRouter.router_id, m.RoutingRouter.network_number).where(
+            m.RoutingRouter.visible, m.RoutingRouter.network_number.is_not(None)
+        )
+    )
+    return OspfGraph(
+        [(s, t, c) for s, t, c in hops], {str(rid): nn for rid, nn in routers if nn is not None}
+    )
+
+
+def current_ospf(session: Session, cache: TopologyCache[OspfGraph]) -> OspfGraph:
+    """The OSPF graph as it is now, rebuilt only after a change (routing bumps the counter)."""
+    return cache.get(versions.current(session), lambda: load_ospf(session))

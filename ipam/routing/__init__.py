@@ -1,0 +1,1 @@
+"""What the routing table witnesses: routers -> nodes, adjacencies, subnet states (pure rules)."""
