@@ -175,6 +175,8 @@ def console(doc: dict[str, Any]) -> list[Row]:
             )
         )
     return rows
+
+
 def routing(doc: dict[str, Any]) -> list[Row]:
     """Routing cycle on NYC Mesh's OSPF database; parse beside bird-ospf-link-db-parser."""
     work = f"{doc['routers']} routers, {doc['nodes']} nodes, {doc['recorded_links']} links"
