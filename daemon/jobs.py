@@ -9,15 +9,34 @@ from daemon.polling import poll_icmp
 from daemon.scheduler import Job
 from daemon.snmp_poll import poll_snmp
 from daemon.uisp_sync import sync_uisp
-from daemon.webhooks import deliver_once
+from daemon.webhooks import MAX_IN_FLIGHT, Deliverer
+from ipam.records.webhook_urls import networks
 from ipam.settings import Settings
 
 
-async def deliver_webhooks(sessions: sessionmaker[Session], settings: Settings) -> int:
-    """Deliver what each subscription is owed, in order; the count delivered."""
-    # No redirects: a webhook answer that moves is a failure the operator should see.
-    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
-        return await deliver_once(sessions, client, max_failures=settings.webhook_max_failures)
+class WebhookJob:
+    """The webhook job: each run starts deliveries that run on past it (see daemon.webhooks)."""
+
+    def __init__(self) -> None:
+        self.deliverer: Deliverer | None = None
+
+    async def __call__(self, sessions: sessionmaker[Session], settings: Settings) -> int:
+        """Start delivering to every due subscription not already being delivered to."""
+        if self.deliverer is None:
+            # One client for the process; no redirects: a webhook answer that moves is a
+            # failure the operator should see.
+            client = httpx.AsyncClient(
+                follow_redirects=False,
+                trust_env=False,
+                limits=httpx.Limits(max_connections=MAX_IN_FLIGHT),
+            )
+            self.deliverer = Deliverer(
+                sessions,
+                client,
+                max_failures=settings.webhook_max_failures,
+                deny=networks(settings.webhook_deny_networks),
+            )
+        return await self.deliverer.start_round()
 
 
 def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
@@ -27,5 +46,5 @@ def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
         "snmp": (poll_snmp, settings.snmp_interval_s),
         # UISP only when a server is configured: without one there is nothing to sync.
         "uisp": (sync_uisp, settings.uisp_interval_s if settings.uisp_url else 0),
-        "webhooks": (deliver_webhooks, settings.webhook_interval_s),
+        "webhooks": (WebhookJob(), settings.webhook_interval_s),
     }

@@ -154,8 +154,16 @@ class BulkWriter:
                 }
             )
         self._execute(m.History.__table__, history)
-        # Taken once, late: event ids become visible in commit order (see ipam.records.changes), and
-        # other writers wait only for the tail of the import, not all of it.
+        self.publish_events(events)
+        self._created.clear()
+
+    def publish_events(self, events: list[dict[str, Any]]) -> None:
+        """COPY events into the outbox under its lock, taken here, late, and held to commit.
+
+        Event ids become visible in commit order (see ipam.records.changes), and other writers
+        wait only for this tail of an import, not all of it.
+        """
+        if not events:
+            return
         self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK})
         self._execute(m.Event.__table__, events)
-        self._created.clear()
