@@ -28,6 +28,7 @@ it through POST /api/v1/webhooks/<id>/resume/.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -37,10 +38,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import asyncio
 from functools import partial
+from typing import Any
 
 import anyio
 import httpx
@@ -228,7 +227,8 @@ def _record_in(
         .execution_options(populate_existing=True)
     ).first()
     if hook is None:
-        log.info("webhook %s was deleted while event %s was sent", claim.webhook_id, claim.event["id"])
+        event_id = claim.event["id"]
+        log.info("webhook %s was deleted while event %s was sent", claim.webhook_id, event_id)
         return
     session.add(
         m.WebhookDelivery(
