@@ -13,6 +13,9 @@ Import accepts the columns in any order, case-insensitively; `building` and `mem
 (installs) or `name` (members) must be present, and no unknown column may be.
 
 Values:
+- spreadsheet formulas: export puts an apostrophe before a cell that starts with =, +, -, @,
+  a tab or a carriage return (OWASP's advice; a phone number in E.164 stays as it is), and
+  import removes exactly that apostrophe, so export-then-import changes nothing.
 - dates: MM/DD/YYYY (the template's) or ISO YYYY-MM-DD on import; ISO on export.
   `request_date` is a timestamp: it exports as ISO 8601 with its offset and imports from
   that, or from a bare date read as midnight UTC.
@@ -62,6 +65,7 @@ from ipam.imports.csv_format import (
     convert_row,
     format_cell,
     layout_of,
+    neutralise,
     read_table,
 )
 from ipam.imports.nycmesh_bulk import BulkWriter
@@ -98,7 +102,7 @@ def export_cells(kind: str, row: Any) -> list[str]:
     if kind == "installs":
         number, node_id = values[0], values[1]
         values = [number if number is not None else node_id, *values[2:]]
-    return [format_cell(v) for v in values]
+    return [neutralise(format_cell(v)) for v in values]
 
 
 def export_csv(session: Session, kind: str) -> Iterator[str]:
