@@ -159,6 +159,18 @@ def nn_assign(doc: dict[str, Any]) -> list[Row]:
     ]
 
 
+def import_lock(doc: dict[str, Any]) -> list[Row]:
+    """Edits during a big CSV import, against the same edit with no import running."""
+    work = f"PATCH while importing {doc['rows']} members ({doc['import_s']} s)"
+    ours = (
+        f"slowest {_s(doc['edit_max_s'])}, p50 {_s(doc['edit_p50_ms'], 'ms', 1)}, "
+        f"slowest read {_s(doc['read_max_s'])}"
+    )
+    peer = _s(doc["alone_p50_ms"], "ms", 1)
+    ratio = doc["edit_p50_ms"] / doc["alone_p50_ms"] if doc.get("alone_p50_ms") else None
+    return [(work, ours, "the same PATCH alone, p50", peer, _ratio(ratio))]
+
+
 BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "icmp_sweep": icmp,
     "snmp_poll": snmp,
@@ -167,6 +179,7 @@ BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "nycmesh_import": nycmesh_import,
     "api_load": api_load,
     "nn_assign": nn_assign,
+    "import_lock": import_lock,
 }
 
 
