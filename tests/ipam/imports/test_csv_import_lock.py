@@ -87,9 +87,23 @@ def test_edits_and_reads_do_not_wait_for_a_big_import(sessions):
                 select(m.Event.id).where(m.Event.subject_id.in_([str(i) for i in edit_ids]))
             )
         )
-    # Every event is there once, in commit order: the import's after the edits'.
+        imported = list(
+            session.scalars(
+                select(m.Event.subject_id).where(m.Event.id > ids[2]).order_by(m.Event.id)
+            )
+        )
+        in_file_order = list(
+            session.scalars(
+                select(m.History.record_id)
+                .where(m.History.actor == "importer")
+                .order_by(m.History.id)
+            )
+        )
+    # Every event is there once, in commit order: the import's after the edits', and the
+    # import's own in the order of its rows.
     assert len(ids) == ROWS + 3
     assert sorted(edit_events) == ids[:3]
+    assert imported == [str(i) for i in in_file_order]
 
 
 def test_a_rejected_big_import_writes_nothing(sessions):
