@@ -38,6 +38,13 @@ class WebhookJob:
             )
         return await self.deliverer.start_round()
 
+    async def aclose(self) -> None:
+        """Cancel the deliveries in hand (each goes out again after its lease) and the client."""
+        if self.deliverer is not None:
+            await self.deliverer.close()
+            await self.deliverer.client.aclose()
+            self.deliverer = None
+
 
 def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
     """Collector name -> (job, interval in seconds); an interval of 0 disables the job."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -69,7 +70,9 @@ async def test_a_slow_receiver_never_delays_another_subscription(sessions, setti
             # All the while the slow receiver was still answering its first event.
             assert slow.open == 1 and slow.connections == 1
         finally:
-            await job.deliverer.close()
+            await job.aclose()  # what Daemon.stop does: the slow delivery is cancelled
+        assert job.deliverer is None
+        await _until(lambda: slow.open == 0, 2.0)
     assert [r.event_id for r in fast.delivered()] == [1, 2, 3]
     assert max(waits) < 1.0, waits
 
@@ -111,3 +114,26 @@ async def test_deleting_a_subscription_never_waits_for_its_delivery(
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(m.Webhook)) == 0
         assert session.scalar(select(func.count()).select_from(m.WebhookDelivery)) == 0
+
+
+async def test_a_claim_whose_sender_died_is_delivered_after_its_lease(sessions, receiver_):
+    # At least once without a lock held across the POST: a process that claimed an event and
+    # died (no delivery recorded) only delays it until the lease runs out.
+    hook_id = subscribe(sessions, receiver_.url)
+    emit(sessions, "node.created")
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    claim = await asyncio.to_thread(wh._claim_committed, sessions, hook_id, t0)
+    assert claim is not None and claim.event["id"] == 1
+    lease = timedelta(seconds=wh.DELIVERY_TIMEOUT_S + wh.LEASE_MARGIN_S)
+    async with httpx.AsyncClient(trust_env=False) as client:
+        assert await wh.deliver_once(sessions, client, now=t0 + lease / 2) == 0
+        assert receiver_.received == []
+        assert await wh.deliver_once(sessions, client, now=t0 + lease) == 1
+    assert [r.event_id for r in receiver_.delivered()] == [1]
+    assert hook_row(sessions, hook_id).cursor == 1
+
+
+@pytest.fixture()
+def receiver_():
+    with Receiver() as r:
+        yield r
