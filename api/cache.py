@@ -28,41 +28,53 @@ class ResponseCache:
 
     def __init__(self, size: int = MAX_ENTRIES) -> None:
         self.size = size
-        self._entries: OrderedDict[str, tuple[tuple[int, int], bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[tuple[int, int], bytes, str | None]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str, version: tuple[int, int]) -> bytes | None:
-        """The stored answer for key if it was made at this version."""
+    def get(self, key: str, version: tuple[int, int]) -> tuple[bytes, str | None] | None:
+        """The stored answer (body, ETag) for key if it was made at this version."""
         with self._lock:
             found = self._entries.get(key)
             if found is None or found[0] != version:
                 return None
             self._entries.move_to_end(key)
-            return found[1]
+            return found[1], found[2]
 
-    def put(self, key: str, version: tuple[int, int], body: bytes) -> None:
+    def put(self, key: str, version: tuple[int, int], body: bytes, etag: str | None = None) -> None:
         """Store an answer, dropping the least recently used beyond the size."""
         with self._lock:
-            self._entries[key] = (version, body)
+            self._entries[key] = (version, body, etag)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
 
 def cached_json(
-    request: Request, session: Session, adapter: TypeAdapter[Any], compute: Callable[[], Any]
+    request: Request,
+    session: Session,
+    adapter: TypeAdapter[Any],
+    compute: Callable[[], Any],
+    etag: Callable[[], str] | None = None,
 ) -> Response:
-    """Answer from the cache when nothing changed since, else compute, check and store."""
+    """Answer from the cache when nothing changed since, else compute, check and store.
+
+    `etag`, when given, names the record's version; it changes only with an event, so it is
+    kept beside the body under the same version.
+    """
     cache: ResponseCache = request.app.state.response_cache
     # The token check read it already (api/deps.py); routes without one read it here.
     version = getattr(request.state, "version", None) or versions.current(session)
     key = str(request.url)  # with the host: page links in the answer are absolute
-    body = cache.get(key, version)
-    if body is None:
+    found = cache.get(key, version)
+    if found is None:
         # Validated against the declared model once, when made: the bytes match the schema.
         body = adapter.dump_json(adapter.validate_python(compute()))
-        cache.put(key, version, body)
+        tag = etag() if etag is not None else None
+        cache.put(key, version, body, tag)
+    else:
+        body, tag = found
     # A read has nothing to keep: ending it here, in this worker thread, spares the request
     # a second trip through the thread pool to end it (api/deps.py).
     session.commit()
-    return Response(content=body, media_type="application/json")
+    headers = {"ETag": tag} if tag is not None else None
+    return Response(content=body, media_type="application/json", headers=headers)

@@ -12,11 +12,17 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
-from ipam.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
+from ipam.errors import BadRequest, Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 
 log = logging.getLogger(__name__)
 
-STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, BadRequest: 400}
+STATUS = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    BadRequest: 400,
+    PreconditionFailed: 412,
+}
 
 
 def error_body(detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:

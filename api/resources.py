@@ -14,6 +14,7 @@ from sqlalchemy import Select, select
 from api import serialize
 from api.cache import cached_json
 from api.deps import Admin, DbSession, Reader, Writer
+from api.etags import check_if_match, current_etag
 from api.lookups import FILTERS, PAGING, openapi_parameters, where_clauses
 from api.schemas import ipam as ipam_schemas
 from api.schemas import network as net
@@ -234,41 +235,85 @@ def build_router(res: Resource) -> APIRouter:
         )
 
     @router.post("/", status_code=201, response_model=res.out, summary=f"Create a {kind.singular}")
-    def create(body: Annotated[res.create, Body()], session: DbSession, caller: Writer) -> Any:  # type: ignore[name-defined]
-        obj = edits.create(session, kind, body.model_dump(), caller.name)
-        return fetch(session, obj.id)
-
-    @router.get("/{key}/", response_model=res.out, summary=f"Get a {kind.singular}")
-    def get(key: str, request: Request, session: DbSession, caller: Reader) -> Any:
-        return cached_json(
-            request, session, out_adapter, lambda: fetch(session, resolve(session, key))
-        )
-
-    @router.put("/{key}/", response_model=res.out, summary=f"Replace a {kind.singular}")
-    def put(
-        key: str,
+    def create(
         body: Annotated[res.create, Body()],  # type: ignore[name-defined]
         session: DbSession,
         caller: Writer,
+        response: Response,
     ) -> Any:
+        obj = edits.create(session, kind, body.model_dump(), caller.name)
+        answer = fetch(session, obj.id)
+        response.headers["ETag"] = current_etag(session, kind, obj.id)
+        return answer
+
+    @router.get("/{key}/", response_model=res.out, summary=f"Get a {kind.singular}")
+    def get(key: str, request: Request, session: DbSession, caller: Reader) -> Any:
+        resolved: list[uuid.UUID] = []
+
+        def compute() -> dict[str, Any]:
+            resolved.append(resolve(session, key))
+            return fetch(session, resolved[0])
+
+        return cached_json(
+            request,
+            session,
+            out_adapter,
+            compute,
+            etag=lambda: current_etag(session, kind, resolved[0]),
+        )
+
+    def write(
+        request: Request,
+        response: Response,
+        session: Any,
+        key: str,
+        values: dict[str, Any],
+        actor: str,
+    ) -> Any:
+        """PUT and PATCH: If-Match checked (412 when stale), then the change, with its ETag."""
         record_id = resolve(session, key)
+        check_if_match(request, session, kind, record_id)
+        edits.update(session, kind, record_id, values, actor)
+        answer = fetch(session, record_id)
+        response.headers["ETag"] = current_etag(session, kind, record_id)
+        return answer
+
+    @router.put(
+        "/{key}/",
+        response_model=res.out,
+        summary=f"Replace a {kind.singular}",
+        responses={412: {"model": ErrorBody, "description": "If-Match names a stale version"}},
+    )
+    def put(
+        key: str,
+        body: Annotated[res.create, Body()],  # type: ignore[name-defined]
+        request: Request,
+        response: Response,
+        session: DbSession,
+        caller: Writer,
+    ) -> Any:
         values = body.model_dump()
         # A whole record that leaves out a number fixed once given keeps it: not an unset.
         for name in IMMUTABLE_NUMBERS - body.model_fields_set:
             values.pop(name, None)
-        edits.update(session, kind, record_id, values, caller.name)
-        return fetch(session, record_id)
+        return write(request, response, session, key, values, caller.name)
 
-    @router.patch("/{key}/", response_model=res.out, summary=f"Change a {kind.singular}")
+    @router.patch(
+        "/{key}/",
+        response_model=res.out,
+        summary=f"Change a {kind.singular}",
+        responses={412: {"model": ErrorBody, "description": "If-Match names a stale version"}},
+    )
     def patch(
         key: str,
         body: Annotated[res.patch, Body()],  # type: ignore[name-defined]
+        request: Request,
+        response: Response,
         session: DbSession,
         caller: Writer,
     ) -> Any:
-        record_id = resolve(session, key)
-        edits.update(session, kind, record_id, body.model_dump(exclude_unset=True), caller.name)
-        return fetch(session, record_id)
+        values = body.model_dump(exclude_unset=True)
+        return write(request, response, session, key, values, caller.name)
 
     @router.delete("/{key}/", status_code=204, summary=f"Delete a {kind.singular}")
     def remove(key: str, session: DbSession, caller: Admin) -> Response:

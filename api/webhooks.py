@@ -15,8 +15,9 @@ from api.deps import Admin, DbSession
 from api.resources import ERRORS
 from api.schemas.common import Page
 from ipam import models as m
-from ipam.errors import NotFound
+from ipam.errors import Invalid, NotFound
 from ipam.records import events
+from ipam.records.webhook_urls import check_url, masked_url, networks
 
 MAX_URL_LENGTH = 2000
 MAX_EVENT_TYPES = 50
@@ -103,7 +104,8 @@ def shape(hook: m.Webhook, backlog: int) -> dict[str, Any]:
     """A subscription as a response body."""
     return {
         "id": hook.id,
-        "url": hook.url,
+        # Credentials in a URL are a secret like `secret`: never shown back (issue 11).
+        "url": masked_url(hook.url),
         "event_types": list(hook.event_types),
         "secret_set": bool(hook.secret),
         "paused": hook.paused,
@@ -151,12 +153,19 @@ def _page(request: Request, page: int, size: int, total: int, rows: list[Any]) -
 
 
 @router.post("/", status_code=201, response_model=WebhookOut, summary="Subscribe a URL")
-def create_webhook(body: Annotated[WebhookIn, Body()], session: DbSession, caller: Admin) -> Any:
+def create_webhook(
+    request: Request, body: Annotated[WebhookIn, Body()], session: DbSession, caller: Admin
+) -> Any:
     """Create a subscription that receives events from now on.
 
     Its cursor starts at the newest event id at creation, so it gets only events that
     happen after it exists, never the history before it (read /api/v1/events/ for that).
+    A URL whose host is or resolves to an address in MESHKEEPER_WEBHOOK_DENY_NETWORKS is a 422.
     """
+    deny = networks(request.app.state.settings.webhook_deny_networks)
+    refused = check_url(body.url, deny)
+    if refused is not None:
+        raise Invalid(f"url: {refused}", field="url")
     hook = m.Webhook(
         url=body.url,
         event_types=body.event_types,

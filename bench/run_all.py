@@ -187,6 +187,16 @@ def routing(doc: dict[str, Any]) -> list[Row]:
     )
     peer = "bird-ospf-link-db-parser, parse only"
     return [(work, ours, peer, _s(doc.get("peer_parse_p50_s")), _ratio(doc.get("ratio")))]
+def import_lock(doc: dict[str, Any]) -> list[Row]:
+    """Edits during a big CSV import, against the same edit with no import running."""
+    work = f"PATCH while importing {doc['rows']} members ({doc['import_s']} s)"
+    ours = (
+        f"slowest {_s(doc['edit_max_s'])}, p50 {_s(doc['edit_p50_ms'], 'ms', 1)}, "
+        f"slowest read {_s(doc['read_max_s'])}"
+    )
+    peer = _s(doc["alone_p50_ms"], "ms", 1)
+    ratio = doc["edit_p50_ms"] / doc["alone_p50_ms"] if doc.get("alone_p50_ms") else None
+    return [(work, ours, "the same PATCH alone, p50", peer, _ratio(ratio))]
 
 
 BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
@@ -199,6 +209,7 @@ BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "nn_assign": nn_assign,
     "console": console,
     "routing": routing,
+    "import_lock": import_lock,
 }
 
 

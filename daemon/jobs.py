@@ -10,15 +10,41 @@ from daemon.routing import poll_routing
 from daemon.scheduler import Job
 from daemon.snmp_poll import poll_snmp
 from daemon.uisp_sync import sync_uisp
-from daemon.webhooks import deliver_once
+from daemon.webhooks import MAX_IN_FLIGHT, Deliverer
+from ipam.records.webhook_urls import networks
 from ipam.settings import Settings
 
 
-async def deliver_webhooks(sessions: sessionmaker[Session], settings: Settings) -> int:
-    """Deliver what each subscription is owed, in order; the count delivered."""
-    # No redirects: a webhook answer that moves is a failure the operator should see.
-    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
-        return await deliver_once(sessions, client, max_failures=settings.webhook_max_failures)
+class WebhookJob:
+    """The webhook job: each run starts deliveries that run on past it (see daemon.webhooks)."""
+
+    def __init__(self) -> None:
+        self.deliverer: Deliverer | None = None
+
+    async def __call__(self, sessions: sessionmaker[Session], settings: Settings) -> int:
+        """Start delivering to every due subscription not already being delivered to."""
+        if self.deliverer is None:
+            # One client for the process; no redirects: a webhook answer that moves is a
+            # failure the operator should see.
+            client = httpx.AsyncClient(
+                follow_redirects=False,
+                trust_env=False,
+                limits=httpx.Limits(max_connections=MAX_IN_FLIGHT),
+            )
+            self.deliverer = Deliverer(
+                sessions,
+                client,
+                max_failures=settings.webhook_max_failures,
+                deny=networks(settings.webhook_deny_networks),
+            )
+        return await self.deliverer.start_round()
+
+    async def aclose(self) -> None:
+        """Cancel the deliveries in hand (each goes out again after its lease) and the client."""
+        if self.deliverer is not None:
+            await self.deliverer.close()
+            await self.deliverer.client.aclose()
+            self.deliverer = None
 
 
 def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
@@ -31,4 +57,5 @@ def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
         "webhooks": (deliver_webhooks, settings.webhook_interval_s),
         # Routing only with sources: no source means no witness, never "nothing is visible".
         "routing": (poll_routing, settings.routing_interval_s if settings.routing_sources else 0),
+        "webhooks": (WebhookJob(), settings.webhook_interval_s),
     }

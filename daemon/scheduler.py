@@ -109,6 +109,11 @@ class Daemon:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1)
+        for job, _ in self.jobs.values():
+            # A job whose work outlives its runs (webhook deliveries) ends it here.
+            aclose = getattr(job, "aclose", None)
+            if aclose is not None:
+                await aclose()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn

@@ -1,19 +1,24 @@
 """Webhook delivery: each subscription's matching events, in order, signed, at least once.
 
-One round (`deliver_once`, called by the scheduler every few seconds) takes every active
-subscription whose next attempt is due and delivers its next events one at a time. Each
-delivery is one short transaction that
+A round (`Deliverer.start_round`, called by the scheduler every few seconds) starts a task of
+its own for every active subscription whose next attempt is due and that has no task running
+yet, and returns: one slow receiver only ever delays its own subscription (issue 11). Each
+task delivers that subscription's next events one at a time; each delivery is
 
-1. locks the subscription row with ``SELECT ... FOR UPDATE SKIP LOCKED`` (another daemon
-   process delivering it already means this one skips it: never two senders at once),
-2. reads the next matching event after the subscription's cursor,
-3. POSTs it (the row stays locked during the HTTP call, bounded by a timeout),
-4. writes the delivery log row and, only on a 2xx, moves the cursor, then commits.
+1. a short transaction that locks the subscription row with ``SELECT ... FOR UPDATE SKIP
+   LOCKED`` (another process claiming it right now means this one skips it), reads the next
+   matching event after its cursor and sets ``next_attempt_at`` to a lease (the delivery's
+   time limit plus a margin) before committing: other daemon processes see it as not due,
+   and no row lock is held while the receiver answers, so deleting it never waits for one,
+2. the POST, with a total time limit (``DELIVERY_TIMEOUT_S``, however slowly the receiver
+   sends its answer: httpx's own timeouts are per read),
+3. a short transaction that writes the delivery log row and, only on a 2xx, moves the
+   cursor (a subscription deleted meanwhile is left deleted).
 
 Guarantees: events reach a subscriber in id (= commit) order, never skipping one; delivery
-is at least once: a crash (or a lost commit) between the POST and step 4's commit leaves the
-cursor where it was, so the same event is sent again. Receivers should deduplicate on
-X-Meshkeeper-Event-Id.
+is at least once: a crash between the POST and step 3's commit leaves the cursor where it
+was, so the same event is sent again once the lease has run out. Receivers should
+deduplicate on X-Meshkeeper-Event-Id.
 
 Failures (non-2xx answer, connection error, timeout) are logged, the subscription backs
 off exponentially (10 s doubling, capped at 1 h) and stops for the round; after
@@ -23,14 +28,17 @@ it through POST /api/v1/webhooks/<id>/resume/.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import anyio
@@ -41,7 +49,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ipam import models as m
+from ipam.db import transaction
 from ipam.records import events
+from ipam.records.webhook_urls import Network, check_url, masked_url
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +60,14 @@ BACKOFF_CAP_S = 3600.0
 # With the cap at 1 h, 36 failures in a row span 10 s + 20 s + ... + 2560 s (about 1.4 h)
 # plus 26 h at the cap, about 27.4 h: a receiver down over a whole day loses nothing.
 MAX_FAILURES = 36
+# The whole delivery (connect, send, the answer's status line and headers) within this.
 DELIVERY_TIMEOUT_S = 10.0
-CONCURRENCY = 8
+# A claimed subscription is not due for this long past the time limit: a crashed sender's
+# event goes out again after it (at least once), a live one has long finished.
+LEASE_MARGIN_S = 30.0
+# Subscriptions delivered at once by one process (each holds one HTTP connection, no
+# database connection while it waits for its receiver).
+MAX_IN_FLIGHT = 100
 USER_AGENT = "meshkeeper-webhooks"
 
 
@@ -136,11 +152,26 @@ def _claim(session: Session, webhook_id: uuid.UUID, now: datetime) -> Claim | No
         if horizon > hook.cursor:
             hook.cursor = horizon
         return None
+    # A lease instead of a row lock held across the POST (see the module's docstring).
+    hook.next_attempt_at = now + timedelta(seconds=DELIVERY_TIMEOUT_S + LEASE_MARGIN_S)
     return Claim(hook.id, hook.url, hook.secret, hook.failures + 1, found[0])
 
 
-async def post(client: httpx.AsyncClient, claim: Claim) -> Outcome:
+def _claim_committed(
+    sessions: sessionmaker[Session], webhook_id: uuid.UUID, now: datetime
+) -> Claim | None:
+    """`_claim` in a transaction of its own, committed (the lease, or a skipped cursor)."""
+    with transaction(sessions) as session:
+        return _claim(session, webhook_id, now)
+
+
+async def post(client: httpx.AsyncClient, claim: Claim, deny: Sequence[Network] = ()) -> Outcome:
     """POST one event; any failure becomes an Outcome, never an exception."""
+    if deny:
+        # Checked again at each delivery: a name may resolve elsewhere than when it was saved.
+        reason = await to_thread.run_sync(check_url, claim.url, deny)
+        if reason is not None:
+            return Outcome(None, f"refused: {reason}"[:500], 0.0)
     body = body_of(claim.event)
     headers = {
         "Content-Type": "application/json",
@@ -150,30 +181,55 @@ async def post(client: httpx.AsyncClient, claim: Claim) -> Outcome:
     }
     started = time.perf_counter()
     try:
-        # Streamed and never read: a receiver's answer body does not matter, however large.
-        async with client.stream(
-            "POST",
-            claim.url,
-            content=body,
-            headers=headers,
-            timeout=DELIVERY_TIMEOUT_S,
-            follow_redirects=False,
-        ) as response:
-            status: int | None = response.status_code
+        # httpx's timeout bounds each read; fail_after bounds the whole exchange, so a receiver
+        # trickling its answer a byte at a time cannot hold the delivery for longer.
+        with anyio.fail_after(DELIVERY_TIMEOUT_S):
+            # Streamed and never read: a receiver's answer body does not matter, however large.
+            async with client.stream(
+                "POST",
+                claim.url,
+                content=body,
+                headers=headers,
+                timeout=DELIVERY_TIMEOUT_S,
+                follow_redirects=False,
+            ) as response:
+                status: int | None = response.status_code
         error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
     except Exception as exc:  # noqa: BLE001 - every failure is the receiver's, and is logged
         status = None
-        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        # httpx names the URL in some errors: never log or store its credentials.
+        text_ = str(exc).replace(claim.url, masked_url(claim.url))
+        error = f"{type(exc).__name__}: {text_}" if text_ else type(exc).__name__
     duration = (time.perf_counter() - started) * 1000
     return Outcome(status, error[:500] if error else None, duration)
 
 
 def _record(
-    session: Session, claim: Claim, outcome: Outcome, now: datetime | None, max_failures: int
+    sessions: sessionmaker[Session],
+    claim: Claim,
+    outcome: Outcome,
+    now: datetime | None,
+    max_failures: int,
 ) -> None:
     """Log the attempt and move the cursor (2xx) or back off (anything else); commit."""
+    with transaction(sessions) as session:
+        _record_in(session, claim, outcome, now, max_failures)
+
+
+def _record_in(
+    session: Session, claim: Claim, outcome: Outcome, now: datetime | None, max_failures: int
+) -> None:
     at = _stamp(now)
-    hook = session.get_one(m.Webhook, claim.webhook_id)
+    hook = session.scalars(
+        select(m.Webhook)
+        .where(m.Webhook.id == claim.webhook_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if hook is None:
+        event_id = claim.event["id"]
+        log.info("webhook %s was deleted while event %s was sent", claim.webhook_id, event_id)
+        return
     session.add(
         m.WebhookDelivery(
             webhook_id=hook.id,
@@ -207,7 +263,6 @@ def _record(
             if hook.failures == 1:
                 log.warning("webhook %s failing: %s", hook.id, outcome.error)
             hook.next_attempt_at = at + backoff(hook.failures)
-    session.commit()
 
 
 async def deliver_subscription(
@@ -218,24 +273,88 @@ async def deliver_subscription(
     now: datetime | None = None,
     max_failures: int = MAX_FAILURES,
     batch: int = 50,
+    deny: Sequence[Network] = (),
 ) -> int:
     """Deliver up to `batch` events to one subscription, in order; the number delivered."""
     delivered = 0
     while delivered < batch:
-        session = sessions()
-        try:
-            claim = await to_thread.run_sync(_claim, session, webhook_id, _stamp(now))
-            if claim is None:
-                await to_thread.run_sync(session.commit)  # a cursor skipped over non-matches
-                break
-            outcome = await post(client, claim)
-            await to_thread.run_sync(_record, session, claim, outcome, now, max_failures)
-        finally:
-            session.close()  # rolls back (and unlocks) whatever did not commit
+        claim = await to_thread.run_sync(_claim_committed, sessions, webhook_id, _stamp(now))
+        if claim is None:
+            break
+        outcome = await post(client, claim, deny)
+        await to_thread.run_sync(_record, sessions, claim, outcome, now, max_failures)
         if not outcome.ok:
             break
         delivered += 1
     return delivered
+
+
+class Deliverer:
+    """Delivers each due subscription in a task of its own, which outlives the round."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        client: httpx.AsyncClient,
+        *,
+        max_failures: int = MAX_FAILURES,
+        batch: int = 50,
+        limit: int = MAX_IN_FLIGHT,
+        deny: Sequence[Network] = (),
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.max_failures = max_failures
+        self.batch = batch
+        self.limit = limit
+        self.deny = deny
+        self.tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self.delivered = 0  # events delivered by this deliverer's tasks so far
+
+    async def start_round(self, *, now: datetime | None = None) -> int:
+        """Start a task for each due subscription that has none running; how many started."""
+        due = await to_thread.run_sync(_due, self.sessions, _stamp(now))
+        started = 0
+        for webhook_id in due:
+            if webhook_id in self.tasks or len(self.tasks) >= self.limit:
+                continue
+            task = asyncio.create_task(self._deliver(webhook_id, now))
+            self.tasks[webhook_id] = task
+            task.add_done_callback(partial(self._done, webhook_id))
+            started += 1
+        return started
+
+    async def _deliver(self, webhook_id: uuid.UUID, now: datetime | None) -> None:
+        try:
+            # Awaited first: `self.delivered += await ...` would read the total before the await.
+            sent = await deliver_subscription(
+                self.sessions,
+                self.client,
+                webhook_id,
+                now=now,
+                max_failures=self.max_failures,
+                batch=self.batch,
+                deny=self.deny,
+            )
+            self.delivered += sent
+        except SQLAlchemyError as exc:
+            # One subscription's database trouble must not end the others' deliveries.
+            log.warning("webhook %s: delivery failed: %s", webhook_id, exc)
+
+    def _done(self, webhook_id: uuid.UUID, task: asyncio.Task[None]) -> None:
+        if self.tasks.get(webhook_id) is task:
+            del self.tasks[webhook_id]
+
+    async def wait(self) -> None:
+        """Until every delivery started so far has ended."""
+        while running := [t for t in self.tasks.values() if not t.done()]:
+            await asyncio.wait(running)
+
+    async def close(self) -> None:
+        """Cancel the deliveries in hand (their events go out again after the lease)."""
+        for task in self.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
 
 async def deliver_once(
@@ -245,29 +364,13 @@ async def deliver_once(
     now: datetime | None = None,
     max_failures: int = MAX_FAILURES,
     batch: int = 50,
+    deny: Sequence[Network] = (),
 ) -> int:
-    """One round over every due subscription (several at a time); the events delivered.
+    """One round over every due subscription, waited for to its end; the events delivered.
 
     `now` (for tests) replaces the clock for due times, back-off and the delivery log.
     """
-    due = await to_thread.run_sync(_due, sessions, _stamp(now))
-    limiter = anyio.CapacityLimiter(CONCURRENCY)
-    total = 0
-
-    async def one(webhook_id: uuid.UUID) -> None:
-        nonlocal total
-        async with limiter:
-            try:
-                # Awaited first: `total += await ...` would read total before the await.
-                sent = await deliver_subscription(
-                    sessions, client, webhook_id, now=now, max_failures=max_failures, batch=batch
-                )
-                total += sent
-            except SQLAlchemyError as exc:
-                # One subscription's database trouble must not cancel the others' deliveries.
-                log.warning("webhook %s: delivery round failed: %s", webhook_id, exc)
-
-    async with anyio.create_task_group() as group:
-        for webhook_id in due:
-            group.start_soon(one, webhook_id)
-    return total
+    deliverer = Deliverer(sessions, client, max_failures=max_failures, batch=batch, deny=deny)
+    await deliverer.start_round(now=now)
+    await deliverer.wait()
+    return deliverer.delivered

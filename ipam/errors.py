@@ -27,5 +27,9 @@ class Invalid(DomainError):
     """The values break a rule of the records (422)."""
 
 
+class PreconditionFailed(DomainError):
+    """The client's copy is stale: If-Match names a version the record has left (412)."""
+
+
 class BadRequest(DomainError):
     """The request itself is malformed (400): an unknown filter, no filter."""

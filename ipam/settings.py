@@ -52,13 +52,15 @@ class Settings(BaseSettings):
     uisp_verify_tls: bool = True
     uisp_aliases: Annotated[dict[str, int], NoDecode] = {"sn1": 227, "sn3": 713}
     webhook_max_failures: int = 36
+    # Webhook URLs may not point here (link-local: a cloud's metadata service, RFC 3927).
+    webhook_deny_networks: Annotated[list[str], NoDecode] = ["169.254.0.0/16", "fe80::/10"]
     exit_types: Annotated[list[str], NoDecode] = ["POP", "Supernode"]
     # The routing table as a witness: link-state database sources (empty: the job is off).
     routing_sources: Annotated[list[str], NoDecode] = []
     routing_interval_s: float = 60.0
     routing_timeout_s: float = 10.0
 
-    @field_validator("probe_networks", mode="before")
+    @field_validator("probe_networks", "webhook_deny_networks", mode="before")
     @classmethod
     def _split_cidrs(cls, value: object) -> object:
         """Accept 'a/8,b/16' (or whitespace-separated) from the environment."""

@@ -287,6 +287,7 @@ def convert_row(layout: Layout, cells: dict[str, str]) -> tuple[dict[str, Any], 
     errors: list[FieldError] = []
     for name, cell in cells.items():
         column = layout.column(name)
+        cell = unneutralise(cell)
         text = cell.strip() if column.strip else cell
         if not text.strip():
             values[name] = [] if column.is_list else None
@@ -296,6 +297,35 @@ def convert_row(layout: Layout, cells: dict[str, str]) -> tuple[dict[str, Any], 
         except ValueError as exc:
             errors.append(FieldError(name, str(exc)))
     return values, errors
+
+
+# --- spreadsheet formulas (OWASP "CSV Injection") ---
+
+# A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice and
+# Google Sheets; OWASP's advice is a leading apostrophe, which they show as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MARK = "'"
+# A phone number in E.164 (ITU-T E.164: "+", then at most 15 digits) is data, not a formula.
+_E164 = re.compile(r"^\+\d{1,15}$")
+
+
+def _needs_mark(text: str) -> bool:
+    # Apostrophes already leading count too: "'=x" is marked as "''=x", or the import could
+    # not tell it from a marked "=x", and a round trip would lose the apostrophe.
+    rest = text.lstrip(MARK)
+    return rest.startswith(FORMULA_STARTS) and not _E164.match(rest)
+
+
+def neutralise(cell: str) -> str:
+    """A cell as exported: an apostrophe before anything a spreadsheet would run."""
+    return MARK + cell if _needs_mark(cell) else cell
+
+
+def unneutralise(cell: str) -> str:
+    """A cell as imported: exactly `neutralise` undone (unneutralise(neutralise(x)) == x)."""
+    if cell.startswith(MARK) and _needs_mark(cell[1:]):
+        return cell[1:]
+    return cell
 
 
 # --- writing a file ---

@@ -13,6 +13,9 @@ Import accepts the columns in any order, case-insensitively; `building` and `mem
 (installs) or `name` (members) must be present, and no unknown column may be.
 
 Values:
+- spreadsheet formulas: export puts an apostrophe before a cell that starts with =, +, -, @,
+  a tab or a carriage return (OWASP's advice; a phone number in E.164 stays as it is), and
+  import removes exactly that apostrophe, so export-then-import changes nothing.
 - dates: MM/DD/YYYY (the template's) or ISO YYYY-MM-DD on import; ISO on export.
   `request_date` is a timestamp: it exports as ISO 8601 with its offset and imports from
   that, or from a bare date read as midnight UTC.
@@ -28,7 +31,8 @@ Import semantics (MeshDB's import does the same): a row with an `id` updates tha
 must be the record's own. Every row goes through the API's own schemas (passed in as
 `Schemas`: pydantic lives in api/), all references are checked, and only when every row is
 valid are the rows written, in file order, in the caller's transaction, through
-`ipam.records.edits` (so each write has its history row and event). Any bad row means nothing is
+`ipam.records.edits` (so each write has its history row and event; the events are
+staged and written last, in one short step under the outbox lock). Any bad row means nothing is
 written and `ImportRejected` carries a report per row. A dry run stops after validation:
 writing and rolling back would burn install numbers (an identity sequence never rolls back).
 """
@@ -40,6 +44,7 @@ import io
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -60,10 +65,12 @@ from ipam.imports.csv_format import (
     convert_row,
     format_cell,
     layout_of,
+    neutralise,
     read_table,
 )
+from ipam.imports.nycmesh_bulk import BulkWriter
 from ipam.records import edits
-from ipam.records.changes import KINDS
+from ipam.records.changes import KINDS, stage_events, take_staged_events
 
 
 def _export_columns(kind: str) -> tuple[Any, ...]:
@@ -95,7 +102,7 @@ def export_cells(kind: str, row: Any) -> list[str]:
     if kind == "installs":
         number, node_id = values[0], values[1]
         values = [number if number is not None else node_id, *values[2:]]
-    return [format_cell(v) for v in values]
+    return [neutralise(format_cell(v)) for v in values]
 
 
 def export_csv(session: Session, kind: str) -> Iterator[str]:
@@ -317,7 +324,22 @@ def _validated(layout: Layout, schemas: Schemas, op: Op, errors: _Errors) -> dic
 
 
 def apply_plan(session: Session, kind: str, ops: list[Op], actor: str) -> ImportResult:
-    """Write validated rows in file order through ipam.records.edits (with history and events)."""
+    """Write validated rows in file order through ipam.records.edits (with history and events).
+
+    The rows' events are staged and published at the end in one COPY under the outbox lock,
+    so other writers wait for that short step only, never for the whole file (issue 11).
+    """
+    stage_events(session)
+    try:
+        result = _write_ops(session, kind, ops, actor)
+        staged = take_staged_events(session)
+    finally:
+        take_staged_events(session)  # a rejected file leaves no staging behind
+    BulkWriter(session, actor, datetime.now(UTC)).publish_events(staged)
+    return result
+
+
+def _write_ops(session: Session, kind: str, ops: list[Op], actor: str) -> ImportResult:
     record_kind = KINDS[kind]
     result = ImportResult(kind)
     for op in ops:

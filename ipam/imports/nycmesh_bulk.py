@@ -18,7 +18,7 @@ from typing import Any
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
-from sqlalchemy import inspect, text
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, inspect, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -27,6 +27,29 @@ from ipam import models as m
 from ipam.records.changes import EVENT_LOCK, KINDS, RecordKind, jsonable
 
 BATCH = 2000
+
+# A transaction's events before they get ids (see BulkWriter.publish_events); temporary,
+# so private to the connection, emptied after each use and dropped at commit.
+_STAGE_TABLE = text(
+    "CREATE TEMPORARY TABLE IF NOT EXISTS staged_event (seq bigint, type text, resource text, "
+    "subject_id text, network_number integer, data jsonb) ON COMMIT DROP"
+)
+_STAGED = Table(
+    "staged_event",
+    MetaData(),
+    Column("seq", BigInteger),
+    Column("type", String),
+    Column("resource", String),
+    Column("subject_id", String),
+    Column("network_number", Integer),
+    Column("data", JSONB),
+)
+# ORDER BY seq: ids are drawn in the order the rows come, which is the order of the changes.
+_PUBLISH = text(
+    "WITH moved AS (DELETE FROM staged_event RETURNING *) "
+    "INSERT INTO event (type, resource, subject_id, network_number, data) "
+    "SELECT type, resource, subject_id, network_number, data FROM moved ORDER BY seq"
+)
 
 
 class _Json(str):
@@ -154,8 +177,20 @@ class BulkWriter:
                 }
             )
         self._execute(m.History.__table__, history)
-        # Taken once, late: event ids become visible in commit order (see ipam.records.changes), and
-        # other writers wait only for the tail of the import, not all of it.
-        self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK})
-        self._execute(m.Event.__table__, events)
+        self.publish_events(events)
         self._created.clear()
+
+    def publish_events(self, events: list[dict[str, Any]]) -> None:
+        """Write events to the outbox under its lock, taken here, late, and held to commit.
+
+        Event ids become visible in commit order (see ipam.records.changes), and other writers
+        wait only for this tail of an import, not all of it. The rows are COPYed into a
+        temporary table first, before the lock: under it only one INSERT ... SELECT runs on
+        the server, with no row crossing the wire or JSON being parsed while others wait.
+        """
+        if not events:
+            return
+        self.session.execute(_STAGE_TABLE)
+        self._execute(_STAGED, [{"seq": n, **event} for n, event in enumerate(events)])
+        self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK})
+        self.session.execute(_PUBLISH)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -369,6 +370,16 @@ _KML_COLOURS = {  # aabbggrr
 }
 
 
+# Characters XML 1.0 allows (section 2.2): a name with another control character (a node
+# named through the API can hold any) would make the whole feed unparseable for everyone.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: Any) -> str:
+    """A value as XML character data: characters XML 1.0 forbids become U+FFFD."""
+    return _NOT_XML.sub("\ufffd", str(value))
+
+
 def kml(data: MapData) -> bytes:
     """Nodes as Placemark Points and links as Placemark LineStrings (OGC KML 2.2)."""
     root = ET.Element("kml", xmlns="http://www.opengis.net/kml/2.2")
@@ -387,8 +398,9 @@ def kml(data: MapData) -> bytes:
     for point in data.points:
         mark = ET.SubElement(folder, "Placemark", id=f"node-{point['id']}")
         label = f"NN {point['network_number']}" if point["network_number"] else f"#{point['id']}"
-        ET.SubElement(mark, "name").text = f"{label} {point['name']}" if point["name"] else label
-        ET.SubElement(mark, "description").text = f"{point['type']}, {point['status']}"
+        name = f"{label} {point['name']}" if point["name"] else label
+        ET.SubElement(mark, "name").text = xml_text(name)
+        ET.SubElement(mark, "description").text = xml_text(f"{point['type']}, {point['status']}")
         ET.SubElement(mark, "styleUrl").text = f"#s-{point['status']}"
         lon, lat, alt = point["position"]
         coords = f"{lon},{lat},{alt}" if alt is not None else f"{lon},{lat}"
@@ -397,7 +409,7 @@ def kml(data: MapData) -> bytes:
     ET.SubElement(folder, "name").text = "Links"
     for link, ends in _located_links(data):
         mark = ET.SubElement(folder, "Placemark")
-        ET.SubElement(mark, "name").text = f"{link['from']} - {link['to']}"
+        ET.SubElement(mark, "name").text = xml_text(f"{link['from']} - {link['to']}")
         ET.SubElement(mark, "styleUrl").text = f"#s-{link['status']}"
         line = ET.SubElement(mark, "LineString")
         ET.SubElement(line, "coordinates").text = " ".join(f"{p[0]},{p[1]}" for p in ends)

@@ -19,6 +19,9 @@ from ipam.errors import Conflict, Invalid, NotFound
 # Every outbox insert takes this transaction-scoped lock, so event ids become visible in
 # the order they were given: a cursor reader can never skip an event that commits late.
 EVENT_LOCK = 0x6D6B_0001
+# session.info key: while set, `write_event` keeps rows here instead of writing them (see
+# `stage_events`), so a long transaction takes EVENT_LOCK only for its last, short step.
+STAGED_EVENTS = "meshkeeper.staged_events"
 
 
 @dataclass(frozen=True)
@@ -185,17 +188,37 @@ def write_event(
     data: Mapping[str, Any],
     network_number: int | None = None,
 ) -> None:
-    """Append one event to the outbox, in the caller's transaction."""
+    """Append one event to the outbox, in the caller's transaction (or to its staged events)."""
+    row = {
+        "type": event_type,
+        "resource": resource,
+        "subject_id": subject_id,
+        "network_number": network_number,
+        "data": dict(data),
+    }
+    staged = session.info.get(STAGED_EVENTS)
+    if staged is not None:
+        staged.append(row)
+        return
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK})
-    session.add(
-        m.Event(
-            type=event_type,
-            resource=resource,
-            subject_id=subject_id,
-            network_number=network_number,
-            data=dict(data),
-        )
-    )
+    session.add(m.Event(**row))
+
+
+def stage_events(session: Session) -> None:
+    """Keep this session's events in memory from now on, until `take_staged_events`.
+
+    A long transaction (a 50,000-row import) that took EVENT_LOCK at its first event would
+    hold it, and so every other writer, until it commits. Staged, its events are written
+    at the end in one short step under the lock (ipam.imports.csv_io), in the same
+    transaction, so the outbox stays exactly what the changes were.
+    """
+    session.info[STAGED_EVENTS] = []
+
+
+def take_staged_events(session: Session) -> list[dict[str, Any]]:
+    """The events staged so far, in order, as Event column values; staging ends."""
+    staged: list[dict[str, Any]] = session.info.pop(STAGED_EVENTS, None) or []
+    return staged
 
 
 def record_change(

@@ -22,6 +22,7 @@ from ipam.records.changes import (
     load,
     record_change,
     snapshot,
+    write_event,
 )
 
 # Request field -> (target model, column on this record).
@@ -218,6 +219,31 @@ def _flush(session: Session) -> None:
         raise Invalid(f"{constraint or 'record'}: violates a rule of the records") from exc
 
 
+# Device fields whose change is an event of its own, naming who made it: the daemon sends
+# SNMP (with the v2c community in clear) to a device's management address, so pointing it
+# at another host is something admins want to hear about (issue 11).
+WATCHED = {"management_address": "management_address_changed"}
+
+
+def _watched_changes(
+    session: Session,
+    kind: RecordKind,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    actor: str,
+) -> None:
+    """A `device.<field>_changed` event {from, to, actor} for each watched field that changed."""
+    if not issubclass(kind.model, m.Device):  # sectors and access points are devices too
+        return
+    for name, word in WATCHED.items():
+        old, new = (before or {}).get(name), after.get(name)
+        if old != new:
+            data = {"from": old, "to": new, "actor": actor}
+            # "device." for sectors and access points too: one subscription hears them all.
+            event_type = f"{KINDS['devices'].singular}.{word}"
+            write_event(session, event_type, kind.resource, str(after["id"]), data)
+
+
 def create(session: Session, kind: RecordKind, values: dict[str, Any], actor: str) -> Any:
     """Create a record from validated values; history and event in the same transaction."""
     obj = kind.model()
@@ -226,7 +252,9 @@ def create(session: Session, kind: RecordKind, values: dict[str, Any], actor: st
     session.add(obj)
     _apply(session, kind, obj, dict(values), actor)
     _flush(session)
-    record_change(session, kind, obj.id, "created", actor, None, snapshot(obj, kind))
+    after = snapshot(obj, kind)
+    record_change(session, kind, obj.id, "created", actor, None, after)
+    _watched_changes(session, kind, None, after, actor)
     return obj
 
 
@@ -241,6 +269,7 @@ def update(
     after = snapshot(obj, kind)
     if after != before:
         record_change(session, kind, obj.id, "updated", actor, before, after)
+        _watched_changes(session, kind, before, after, actor)
     return obj
 
 
@@ -269,7 +298,9 @@ def revert(
         restorable[name] = [uuid.UUID(v) for v in restorable.get(name, [])]
     _apply(session, kind, obj, restorable, actor)
     _flush(session)
-    record_change(session, kind, obj.id, "reverted", actor, before, snapshot(obj, kind))
+    after = snapshot(obj, kind)
+    record_change(session, kind, obj.id, "reverted", actor, before, after)
+    _watched_changes(session, kind, before, after, actor)
     return obj
 
 

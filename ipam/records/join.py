@@ -7,7 +7,8 @@ Matching rules (so one person filling the form twice never makes two of anything
 
 - member: the oldest member whose primary email equals the submitted one, ignoring case.
   Nothing on an existing member changes except that a phone number it does not have yet is
-  appended to `additional_phone_numbers`.
+  appended to `additional_phone_numbers`, while it holds fewer than `JOIN_PHONE_CAP` (anyone
+  who knows an email can send the form: it may not grow a member without end).
 - building: one with the submitted BIN and the same street address (compared as
   `street_key`), else one with the same street key and ZIP (first five digits).
 - install: the same member, building and unit still in Request Received is answered with
@@ -366,6 +367,11 @@ def _same_phone(stored: str | None, phone: str) -> bool:
         return stored.strip() == phone
 
 
+# Additional phone numbers a join may grow a member to. Far below the 50 the API accepts on
+# a member (api/schemas/people.py), so an admin's GET-then-PUT of it always stays valid.
+JOIN_PHONE_CAP = 5
+
+
 def _member(session: Session, clean: _Clean, actor: str) -> tuple[m.Member, bool]:
     member = find_member(session, clean.email)
     if member is None:
@@ -378,6 +384,14 @@ def _member(session: Session, clean: _Clean, actor: str) -> tuple[m.Member, bool
     phone = clean.phone
     known = [member.phone_number, *member.additional_phone_numbers]
     if phone and not any(_same_phone(p, phone) for p in known):
+        if len(member.additional_phone_numbers) >= JOIN_PHONE_CAP:
+            # No number in the log: it is a member's personal data.
+            log.info(
+                "join: member %s has %d more phone numbers; not adding another",
+                member.id,
+                JOIN_PHONE_CAP,
+            )
+            return member, True
         # The only change a join form makes to a known member: its own fields stay its own.
         change = {"additional_phone_numbers": [*member.additional_phone_numbers, phone]}
         member = edits.update(session, KINDS["members"], member.id, change, actor)

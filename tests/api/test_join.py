@@ -340,3 +340,16 @@ def test_limiter_slides_and_forgets():
     assert limiter.hit("c") is None  # over max_clients: the least recently seen goes
     assert len(limiter) == 2
     assert join_api.RateLimiter(0, 10).hit("x") is None  # 0 turns limiting off
+
+
+def test_joins_cannot_grow_a_member_without_end(form):
+    # Issue 11: anyone who knows an email could append phone numbers until the member was
+    # too big for an admin's GET-then-PUT (the API takes at most 50).
+    first = submit(form)
+    for n in range(join.JOIN_PHONE_CAP + 5):
+        submit(form, status=201, phone_number=f"(212) 555-01{n + 30:02d}", apartment=f"{n}C")
+    path = f"/api/v1/members/{first['member_id']}/"
+    member = form.get(path).json()
+    assert len(member["additional_phone_numbers"]) == join.JOIN_PHONE_CAP
+    assert member["phone_number"] == "+12125550123"
+    assert form.put(path, json=member).status_code == 200

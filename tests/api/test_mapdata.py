@@ -198,3 +198,14 @@ def test_kml_is_well_formed(imported):
         assert -180 <= lon <= 180 and -90 <= lat <= 90
     styles = {s.get("id") for s in root.iter(f"{KML}Style")}
     assert all(p.find(f"{KML}styleUrl").text[1:] in styles for p in marks)
+
+
+def test_kml_stays_valid_xml_whatever_a_node_is_named(imported):
+    # Issue 11: a name with control characters made the public KML unparseable for everyone.
+    node = imported.get("/api/v1/nodes/3/").json()
+    name = "Evil\x01\x0b\x1f\x7f name\ufffe\U0001f600"
+    renamed = imported.patch(f"/api/v1/nodes/{node['id']}/", json={"name": name})
+    assert renamed.status_code == 200, renamed.text
+    root = ET.fromstring(_get(imported, "/api/v1/kml/").content)
+    names = [n.text for n in root.iter(f"{KML}name")]
+    assert "NN 3 Evil\ufffd\ufffd\ufffd\x7f name\ufffd\U0001f600" in names

@@ -113,3 +113,60 @@ def closed_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/hook"
+
+
+class Trickler:
+    """A loopback receiver that answers a byte at a time, `gap` seconds apart (a slow peer)."""
+
+    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+    def __init__(self, gap: float = 0.25) -> None:
+        self.gap = gap
+        self.connections = 0
+        self.open = 0  # connections still being answered
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Where to POST."""
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/slow"
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                self.open += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        try:
+            with conn:
+                conn.recv(65536)  # the request (its exact bytes do not matter here)
+                for byte in self.ANSWER:
+                    if self.stopping.wait(self.gap):
+                        return
+                    conn.sendall(bytes([byte]))
+        except OSError:
+            pass  # the client gave up: that is what the tests want to see
+        finally:
+            with self.lock:
+                self.open -= 1
+
+    def __enter__(self) -> Trickler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.sock.close()
+        self.thread.join(timeout=5)
