@@ -8,12 +8,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, joinedload
 
 from ipam import models as m
-from ipam.enums import DeviceStatus, LinkStatus, NodeStatus
+from ipam.enums import DeviceStatus, LinkStatus, NodeStatus, Subject
 from ipam.enums import ObservedStatus as S
+from ipam.incidents.outages import record_transition
+from ipam.incidents.store import Watch, refresh_incidents
 from ipam.observed.rules import State, Thresholds, drifted, link_status, node_status, step
 from ipam.records.changes import write_event
 from ipam.records.versions import bump_observed
@@ -95,8 +97,12 @@ def apply_ping_results(
     results: Iterable[DeviceResult],
     now: datetime,
     limits: Thresholds = Thresholds(),
+    watch: Watch = Watch(),
 ) -> Outcome:
-    """Fold ICMP verdicts into device state; transitions become events in this transaction."""
+    """Fold ICMP verdicts into device state; transitions become events in this transaction.
+
+    Outages open and close, and incidents follow, in the same transaction (issue 15).
+    """
     results = list(results)
     outcome = Outcome(devices=len(results))
     rows = observations_for(session, (r.device_id for r in results))
@@ -126,12 +132,26 @@ def apply_ping_results(
                 {"from": change.before.value, "to": change.after.value, "name": device.name},
                 network_number=nn,
             )
+            record_transition(
+                session,
+                Subject.DEVICE,
+                device.id,
+                [nn],
+                change.before,
+                change.after,
+                now,
+                watch.flap_transitions,
+            )
             outcome.note("device", device.name or str(device.id), before, state.status)
     session.flush()
     bump_observed(session)
     touched_nodes = {devices[r.device_id].node_id for r in results}
-    refresh_nodes(session, touched_nodes, now, outcome)
-    refresh_links(session, set(rows), now, outcome)
+    refresh_nodes(session, touched_nodes, now, outcome, watch)
+    refresh_links(session, set(rows), now, outcome, watch)
+    moved = any(kind in ("node", "link") for kind, *_ in outcome.transitions)
+    if moved or session.scalar(select(exists().where(m.Incident.ended_at.is_(None)))):
+        # Open incidents are refreshed even without a transition: flapping settles with time.
+        refresh_incidents(session, now, watch)
     return outcome
 
 
@@ -143,7 +163,11 @@ def _devices(session: Session, rows: Mapping[uuid.UUID, object]) -> dict[uuid.UU
 
 
 def refresh_nodes(
-    session: Session, node_ids: Iterable[uuid.UUID], now: datetime, outcome: Outcome
+    session: Session,
+    node_ids: Iterable[uuid.UUID],
+    now: datetime,
+    outcome: Outcome,
+    watch: Watch = Watch(),
 ) -> None:
     """Recompute the observed state of these nodes from their devices'."""
     node_ids = list(node_ids)
@@ -197,6 +221,16 @@ def refresh_nodes(
                 {"from": before.value, "to": status.value},
                 network_number=node.network_number,
             )
+            record_transition(
+                session,
+                Subject.NODE,
+                node_id,
+                [node.network_number],
+                before,
+                status,
+                now,
+                watch.flap_transitions,
+            )
             outcome.note("node", str(node.network_number or node_id), before, status)
         recorded_active = node.status == NodeStatus.ACTIVE
         if obs.drift_reported_at is None and drifted(
@@ -220,7 +254,11 @@ def refresh_nodes(
 
 
 def refresh_links(
-    session: Session, device_ids: set[uuid.UUID], now: datetime, outcome: Outcome
+    session: Session,
+    device_ids: set[uuid.UUID],
+    now: datetime,
+    outcome: Outcome,
+    watch: Watch = Watch(),
 ) -> None:
     """Recompute the observed state of Active links that touch these devices."""
     if not device_ids:
@@ -238,6 +276,15 @@ def refresh_links(
         row.device_id: S(row.status)
         for row in session.scalars(
             select(m.DeviceObservation).where(m.DeviceObservation.device_id.in_(ends))
+        )
+    }
+    # A link's outage is listed under both ends' network numbers.
+    end_nn = {
+        device_id: nn
+        for device_id, nn in session.execute(
+            select(m.Device.id, m.Node.network_number)
+            .join(m.Node, m.Node.id == m.Device.node_id)
+            .where(m.Device.id.in_(ends))
         )
     }
     existing = {
@@ -267,6 +314,10 @@ def refresh_links(
                 "links",
                 str(link.id),
                 {"from": before.value, "to": status.value},
+            )
+            nns = [end_nn.get(link.from_device_id), end_nn.get(link.to_device_id)]
+            record_transition(
+                session, Subject.LINK, link.id, nns, before, status, now, watch.flap_transitions
             )
             outcome.note("link", str(link.id), before, status)
     session.flush()

@@ -108,3 +108,19 @@ class ObservedStatus(StrEnum):
     DUPED = "duped"
     DOWN = "down"
     UNKNOWN = "unknown"
+
+
+class Subject(StrEnum):
+    """What an outage, an availability figure or a monitoring start is about."""
+
+    NODE = "node"
+    DEVICE = "device"
+    LINK = "link"
+
+
+class SilenceScope(StrEnum):
+    """What a silence quiets: a node, a device or an incident."""
+
+    NODE = "node"
+    DEVICE = "device"
+    INCIDENT = "incident"

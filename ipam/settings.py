@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     uisp_aliases: Annotated[dict[str, int], NoDecode] = {"sn1": 227, "sn3": 713}
     webhook_max_failures: int = 36
     exit_types: Annotated[list[str], NoDecode] = ["POP", "Supernode"]
+    # Incidents and notifications (issue 15).
+    flap_transitions: int = 12
+    notify_hold_s: float = 0.0
+    notifications_file: Path | None = None
+    notify_interval_s: float = 5.0
 
     @field_validator("probe_networks", mode="before")
     @classmethod
