@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
 from api.deps import DbSession, Reader, Writer
 from api.resources import DEFAULT_PAGE_SIZE, ERRORS, MAX_PAGE_SIZE, page_links
 from ipam import models as m
 from ipam.enums import SilenceScope, Subject
-from ipam.errors import NotFound
+from ipam.errors import Invalid, NotFound
 from ipam.incidents import silences
 from ipam.incidents.availability import PERIODS, worst
 from ipam.incidents.store import body as incident_body
@@ -169,23 +169,24 @@ class SilenceIn(BaseModel):
     until: AwareDatetime
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
-    @model_validator(mode="after")
-    def _one_subject(self) -> SilenceIn:
-        given = [k for k in ("node", "device", "incident") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError("name exactly one of node, device or incident")
-        if "\x00" in self.reason:
-            raise ValueError("reason may not contain NUL characters")
-        return self
+    @field_validator("reason")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("may not contain NUL characters")
+        return value
 
     def reference(self) -> tuple[SilenceScope, str | int]:
-        """The scope and the reference given."""
-        if self.node is not None:
-            return SilenceScope.NODE, self.node
-        if self.device is not None:
-            return SilenceScope.DEVICE, str(self.device)
-        assert self.incident is not None  # _one_subject made sure
-        return SilenceScope.INCIDENT, self.incident
+        """The scope and the one reference given (422 for none or several)."""
+        given = [
+            (SilenceScope(k), v)
+            for k, v in (("node", self.node), ("device", self.device), ("incident", self.incident))
+            if v is not None
+        ]
+        if len(given) != 1:
+            raise Invalid("name exactly one of node, device or incident", field="node")
+        scope, value = given[0]
+        return scope, value if isinstance(value, int) else str(value)
 
 
 @router.post("/silences/", status_code=201, summary="Silence a node, device or incident")
