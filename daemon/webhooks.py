@@ -29,6 +29,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,7 +90,7 @@ class Claim:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one POST came to."""
+    """What one delivery came to."""
 
     status_code: int | None
     error: str | None
@@ -97,37 +98,49 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """A 2xx answer (redirects are not followed and count as failures)."""
-        return self.status_code is not None and 200 <= self.status_code < 300
+        """Delivered: no error (a webhook's non-2xx answer, redirects included, is an error)."""
+        return self.error is None
+
+
+# What a kind of subscriber is: its table, how its next event is chosen, how it is sent, and
+# how an attempt is logged. Webhooks are one; notification channels (daemon/notify.py) another.
+NextEvent = Callable[[Session, Any, datetime], "dict[str, Any] | None"]
+Send = Callable[[httpx.AsyncClient, Claim], Awaitable[Outcome]]
+LogRow = Callable[[Claim, Outcome, datetime], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One kind of subscriber the delivery machinery below serves, cursor, back-off and all."""
+
+    name: str
+    model: Any  # a mapped class with id, url, cursor, paused, failures, next_attempt_at
+    next_event: NextEvent
+    send: Send
+    log_row: LogRow
+    secret: Callable[[Any], str] = lambda row: ""
 
 
 def _stamp(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
-def _due_clause(now: datetime) -> Any:
+def _due_clause(model: Any, now: datetime) -> Any:
     return (
-        m.Webhook.paused.is_(False),
-        or_(m.Webhook.next_attempt_at.is_(None), m.Webhook.next_attempt_at <= now),
+        model.paused.is_(False),
+        or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now),
     )
 
 
-def _due(sessions: sessionmaker[Session], now: datetime) -> list[uuid.UUID]:
+def _due(sessions: sessionmaker[Session], route: Route, now: datetime) -> list[uuid.UUID]:
     with sessions() as session:
-        stmt = select(m.Webhook.id).where(*_due_clause(now)).order_by(m.Webhook.id)
+        model = route.model
+        stmt = select(model.id).where(*_due_clause(model, now)).order_by(model.id)
         return list(session.scalars(stmt))
 
 
-def _claim(session: Session, webhook_id: uuid.UUID, now: datetime) -> Claim | None:
-    """Lock a due subscription and read its next matching event (None: locked, idle or gone)."""
-    hook = session.scalars(
-        select(m.Webhook)
-        .where(m.Webhook.id == webhook_id, *_due_clause(now))
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    ).first()
-    if hook is None:
-        return None
+def next_matching(session: Session, hook: Any, now: datetime) -> dict[str, Any] | None:
+    """A webhook's next event: the first after its cursor whose type it subscribed to."""
     # Read the horizon first: every id up to it has committed (see ipam.records.events), so when
     # nothing after the cursor matches, the cursor may skip straight to it.
     horizon = events.latest_id(session)
@@ -136,7 +149,24 @@ def _claim(session: Session, webhook_id: uuid.UUID, now: datetime) -> Claim | No
         if horizon > hook.cursor:
             hook.cursor = horizon
         return None
-    return Claim(hook.id, hook.url, hook.secret, hook.failures + 1, found[0])
+    return found[0]
+
+
+def _claim(session: Session, route: Route, row_id: uuid.UUID, now: datetime) -> Claim | None:
+    """Lock a due subscription and read its next matching event (None: locked, idle or gone)."""
+    model = route.model
+    hook = session.scalars(
+        select(model)
+        .where(model.id == row_id, *_due_clause(model, now))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).first()
+    if hook is None:
+        return None
+    found = route.next_event(session, hook, now)
+    if found is None:
+        return None
+    return Claim(hook.id, hook.url, route.secret(hook), hook.failures + 1, found)
 
 
 async def post(client: httpx.AsyncClient, claim: Claim) -> Outcome:
@@ -168,27 +198,34 @@ async def post(client: httpx.AsyncClient, claim: Claim) -> Outcome:
     return Outcome(status, error[:500] if error else None, duration)
 
 
-def _record(
-    session: Session, claim: Claim, outcome: Outcome, now: datetime | None, max_failures: int
-) -> None:
-    """Log the attempt and move the cursor (2xx) or back off (anything else); commit."""
-    at = _stamp(now)
-    hook = session.get_one(m.Webhook, claim.webhook_id)
-    session.add(
-        m.WebhookDelivery(
-            webhook_id=hook.id,
-            event_id=claim.event["id"],
-            attempt=claim.attempt,
-            at=at,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            duration_ms=outcome.duration_ms,
-            delivered=outcome.ok,
-        )
+def _webhook_log(claim: Claim, outcome: Outcome, at: datetime) -> m.WebhookDelivery:
+    return m.WebhookDelivery(
+        webhook_id=claim.webhook_id,
+        event_id=claim.event["id"],
+        attempt=claim.attempt,
+        at=at,
+        status_code=outcome.status_code,
+        error=outcome.error,
+        duration_ms=outcome.duration_ms,
+        delivered=outcome.ok,
     )
+
+
+def _record(
+    session: Session,
+    route: Route,
+    claim: Claim,
+    outcome: Outcome,
+    now: datetime | None,
+    max_failures: int,
+) -> None:
+    """Log the attempt and move the cursor (delivered) or back off (anything else); commit."""
+    at = _stamp(now)
+    hook = session.get_one(route.model, claim.webhook_id)
+    session.add(route.log_row(claim, outcome, at))
     if outcome.ok:
         if hook.failures:
-            log.info("webhook %s recovered after %d failures", hook.id, hook.failures)
+            log.info("%s %s recovered after %d failures", route.name, hook.id, hook.failures)
         hook.cursor = claim.event["id"]
         hook.failures = 0
         hook.next_attempt_at = None
@@ -198,14 +235,15 @@ def _record(
             hook.paused = True
             hook.next_attempt_at = None
             log.warning(
-                "webhook %s paused after %d failures in a row (last: %s)",
+                "%s %s paused after %d failures in a row (last: %s)",
+                route.name,
                 hook.id,
                 hook.failures,
                 outcome.error,
             )
         else:
             if hook.failures == 1:
-                log.warning("webhook %s failing: %s", hook.id, outcome.error)
+                log.warning("%s %s failing: %s", route.name, hook.id, outcome.error)
             hook.next_attempt_at = at + backoff(hook.failures)
     session.commit()
 
@@ -218,18 +256,20 @@ async def deliver_subscription(
     now: datetime | None = None,
     max_failures: int = MAX_FAILURES,
     batch: int = 50,
+    route: Route | None = None,
 ) -> int:
     """Deliver up to `batch` events to one subscription, in order; the number delivered."""
+    route = route or WEBHOOKS
     delivered = 0
     while delivered < batch:
         session = sessions()
         try:
-            claim = await to_thread.run_sync(_claim, session, webhook_id, _stamp(now))
+            claim = await to_thread.run_sync(_claim, session, route, webhook_id, _stamp(now))
             if claim is None:
                 await to_thread.run_sync(session.commit)  # a cursor skipped over non-matches
                 break
-            outcome = await post(client, claim)
-            await to_thread.run_sync(_record, session, claim, outcome, now, max_failures)
+            outcome = await route.send(client, claim)
+            await to_thread.run_sync(_record, session, route, claim, outcome, now, max_failures)
         finally:
             session.close()  # rolls back (and unlocks) whatever did not commit
         if not outcome.ok:
@@ -245,12 +285,15 @@ async def deliver_once(
     now: datetime | None = None,
     max_failures: int = MAX_FAILURES,
     batch: int = 50,
+    route: Route | None = None,
 ) -> int:
     """One round over every due subscription (several at a time); the events delivered.
 
     `now` (for tests) replaces the clock for due times, back-off and the delivery log.
+    `route` names the kind of subscriber (webhooks unless told).
     """
-    due = await to_thread.run_sync(_due, sessions, _stamp(now))
+    route = route or WEBHOOKS
+    due = await to_thread.run_sync(_due, sessions, route, _stamp(now))
     limiter = anyio.CapacityLimiter(CONCURRENCY)
     total = 0
 
@@ -260,14 +303,30 @@ async def deliver_once(
             try:
                 # Awaited first: `total += await ...` would read total before the await.
                 sent = await deliver_subscription(
-                    sessions, client, webhook_id, now=now, max_failures=max_failures, batch=batch
+                    sessions,
+                    client,
+                    webhook_id,
+                    now=now,
+                    max_failures=max_failures,
+                    batch=batch,
+                    route=route,
                 )
                 total += sent
             except SQLAlchemyError as exc:
                 # One subscription's database trouble must not cancel the others' deliveries.
-                log.warning("webhook %s: delivery round failed: %s", webhook_id, exc)
+                log.warning("%s %s: delivery round failed: %s", route.name, webhook_id, exc)
 
     async with anyio.create_task_group() as group:
         for webhook_id in due:
             group.start_soon(one, webhook_id)
     return total
+
+
+WEBHOOKS = Route(
+    name="webhook",
+    model=m.Webhook,
+    next_event=next_matching,
+    send=post,
+    log_row=_webhook_log,
+    secret=lambda hook: str(hook.secret),
+)

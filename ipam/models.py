@@ -607,6 +607,8 @@ class Incident(Base):
     cause_kind: Mapped[str] = mapped_column(String(10))  # ipam.enums.Subject: node or link
     cause_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     cause_label: Mapped[str] = mapped_column(String(200))
+    # The node a message leads with: the cause node, or a cut link's far end.
+    headline: Mapped[str] = mapped_column(String(200))
     network_number: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

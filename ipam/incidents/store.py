@@ -44,6 +44,7 @@ class _Found:
     cause_kind: str
     cause_id: uuid.UUID
     label: str
+    headline: str
     headline_nn: int | None
     nns: list[int]
 
@@ -60,19 +61,21 @@ def _describe(topo: Topology, group: Group) -> _Found:
     )
     if group.cause_kind == "node":
         key = group.cause[0]
+        label = _label(topo, key)
         return _Found(
-            group,
-            Subject.NODE,
-            uuid.UUID(key),
-            _label(topo, key),
-            topo.nodes[key].network_number,
-            nns,
+            group, Subject.NODE, uuid.UUID(key), label, label, topo.nodes[key].network_number, nns
         )
     near, far = group.cause
     link_id = topo.graph.get_edge_data(near, far)["ids"][0]
     ends = "-".join(str(topo.ref(k)) for k in (far, near))
     return _Found(
-        group, Subject.LINK, uuid.UUID(link_id), f"link {ends}", topo.nodes[far].network_number, nns
+        group,
+        Subject.LINK,
+        uuid.UUID(link_id),
+        f"link {ends}",
+        _label(topo, far),
+        topo.nodes[far].network_number,
+        nns,
     )
 
 
@@ -106,6 +109,7 @@ def body(incident: m.Incident, **extra: Any) -> dict[str, Any]:
             "id": str(incident.cause_id),
             "label": incident.cause_label,
         },
+        "headline": incident.headline,
         "network_number": incident.network_number,
         "affected_nns": list(incident.affected_nns),
         "nodes": len(incident.affected_node_ids),
@@ -188,6 +192,7 @@ def refresh_incidents(session: Session, now: datetime, watch: Watch = Watch()) -
                 cause_kind=item.cause_kind,
                 cause_id=item.cause_id,
                 cause_label=item.label,
+                headline=item.headline,
                 network_number=item.headline_nn,
                 started_at=now,
                 affected_node_ids=node_ids,

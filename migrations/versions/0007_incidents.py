@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("cause_kind", sa.String(length=10), nullable=False),
         sa.Column("cause_id", sa.UUID(), nullable=False),
         sa.Column("cause_label", sa.String(length=200), nullable=False),
+        sa.Column("headline", sa.String(length=200), nullable=False),
         sa.Column("network_number", sa.Integer(), nullable=True),
         sa.Column("started_at", _TS, nullable=False),
         sa.Column("ended_at", _TS, nullable=True),
