@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon.notify import deliver_notifications
 from daemon.polling import poll_icmp
 from daemon.scheduler import Job
 from daemon.snmp_poll import poll_snmp
@@ -28,4 +29,5 @@ def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
         # UISP only when a server is configured: without one there is nothing to sync.
         "uisp": (sync_uisp, settings.uisp_interval_s if settings.uisp_url else 0),
         "webhooks": (deliver_webhooks, settings.webhook_interval_s),
+        "notifications": (deliver_notifications, settings.notify_interval_s),
     }
