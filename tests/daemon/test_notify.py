@@ -176,7 +176,9 @@ def test_the_channels_file_is_validated_and_applied(tmp_path, api, sessions):
         "channels:\n  - name: x\n    url: json://127.0.0.1/\n    filter: {min_size: 0}\n": (
             "channels.0.filter.min_size"
         ),
-        "channels:\n  - name: x\n    url: json://127.0.0.1/\n    colour: red\n": "channels.0.colour",
+        "channels:\n  - name: x\n    url: json://127.0.0.1/\n    colour: red\n": (
+            "channels.0.colour"
+        ),
         "channels: [: \n": "not valid YAML",
     }
     for text, named in cases.items():
