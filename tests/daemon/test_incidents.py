@@ -7,25 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from daemon.observe import DeviceResult, apply_ping_results
 from ipam import models as m
-from ipam.db import transaction
-from ipam.enums import ObservedStatus as S
 from ipam.incidents.store import Watch
 from tests.daemon.helpers import check_transitions, event_rows
-from tests.daemon.incident_mesh import HUB, LEAVES, POP, build_mesh
+from tests.daemon.incident_mesh import HUB, LEAVES, POP, build_mesh, poll
 
 MINUTE = timedelta(minutes=1)
-
-
-def poll(sessions, mesh, at, down=(), watch=Watch()):
-    """One sweep: the devices of the NNs in `down` silent, every other one answering."""
-    results = [
-        DeviceResult(mesh.device_id(nn), S.DOWN if nn in down else S.UP, rtt_avg_ms=1.0)
-        for nn in mesh.devices
-    ]
-    with transaction(sessions) as session:
-        return apply_ping_results(session, results, at, watch=watch)
 
 
 def incident_events(db):

@@ -12,27 +12,18 @@ from ipam import models as m
 from ipam.errors import Invalid
 from ipam.settings import Settings
 from tests.daemon.helpers import event_counts
-from tests.daemon.incident_mesh import HUB, LEAVES, build_mesh
+from tests.daemon.incident_mesh import (
+    HUB,
+    LEAVES,
+    apprise_url,
+    build_mesh,
+    channel,
+    messages,
+    poll,
+)
 from tests.daemon.receiver import Receiver
-from tests.daemon.test_incidents import poll
 
 MINUTE = timedelta(minutes=1)
-
-
-def apprise_url(receiver: Receiver) -> str:
-    """Apprise's JSON target for the receiver (json:// POSTs {"title", "message", ...})."""
-    return receiver.url.replace("http://", "json://")
-
-
-def messages(receiver: Receiver) -> list[tuple[str, str]]:
-    return [(r.json["title"], r.json["message"]) for r in receiver.delivered()]
-
-
-def channel(api, name, url, **filter_):
-    body = {"name": name, "url": url, "filter": filter_}
-    made = api.post("/api/v1/notifications/channels/", json=body)
-    assert made.status_code == 201, made.text
-    return made.json()
 
 
 def fail_hub(sessions, mesh, t0):
