@@ -149,8 +149,13 @@ def apply_ping_results(
     refresh_nodes(session, touched_nodes, now, outcome, watch)
     refresh_links(session, set(rows), now, outcome, watch)
     moved = any(kind in ("node", "link") for kind, *_ in outcome.transitions)
-    if moved or session.scalar(select(exists().where(m.Incident.ended_at.is_(None)))):
-        # Open incidents are refreshed even without a transition: flapping settles with time.
+    pending = select(
+        exists().where(m.Incident.ended_at.is_(None))
+        | exists().where(m.Monitored.flapping_since.is_not(None))
+    )
+    if moved or session.scalar(pending):
+        # Open incidents and flapping subjects are refreshed without a transition too:
+        # flapping settles with time.
         refresh_incidents(session, now, watch)
     return outcome
 
