@@ -62,7 +62,8 @@ def list_outages(
     if open is not None:
         stmt = stmt.where(m.Outage.ended_at.is_(None) if open else m.Outage.ended_at.is_not(None))
     if network_number is not None:
-        stmt = stmt.where(m.Outage.network_numbers.any_() == network_number)
+        # @> uses the GIN index on the array.
+        stmt = stmt.where(m.Outage.network_numbers.contains([network_number]))
     if kind is not None:
         stmt = stmt.where(m.Outage.kind == kind)
     if since is not None:

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, joinedload
 from ipam import models as m
 from ipam.enums import DeviceStatus, LinkStatus, NodeStatus, Subject
 from ipam.enums import ObservedStatus as S
-from ipam.incidents.outages import record_transition
+from ipam.incidents.outages import Transition as Moved
+from ipam.incidents.outages import record_transitions
 from ipam.incidents.store import Watch, refresh_incidents
 from ipam.observed.rules import State, Thresholds, drifted, link_status, node_status, step
 from ipam.records.changes import write_event
@@ -107,6 +108,7 @@ def apply_ping_results(
     outcome = Outcome(devices=len(results))
     rows = observations_for(session, (r.device_id for r in results))
     devices = _devices(session, rows)
+    moved: list[Moved] = []
     for result in results:
         row = rows[result.device_id]
         before = S(row.status)
@@ -132,28 +134,20 @@ def apply_ping_results(
                 {"from": change.before.value, "to": change.after.value, "name": device.name},
                 network_number=nn,
             )
-            record_transition(
-                session,
-                Subject.DEVICE,
-                device.id,
-                [nn],
-                change.before,
-                change.after,
-                now,
-                watch.flap_transitions,
-            )
+            moved.append(Moved(Subject.DEVICE, device.id, [nn], change.before, change.after))
             outcome.note("device", device.name or str(device.id), before, state.status)
     session.flush()
+    record_transitions(session, moved, now, watch.flap_transitions)
     bump_observed(session)
     touched_nodes = {devices[r.device_id].node_id for r in results}
     refresh_nodes(session, touched_nodes, now, outcome, watch)
     refresh_links(session, set(rows), now, outcome, watch)
-    moved = any(kind in ("node", "link") for kind, *_ in outcome.transitions)
+    mesh_moved = any(kind in ("node", "link") for kind, *_ in outcome.transitions)
     pending = select(
         exists().where(m.Incident.ended_at.is_(None))
         | exists().where(m.Monitored.flapping_since.is_not(None))
     )
-    if moved or session.scalar(pending):
+    if mesh_moved or session.scalar(pending):
         # Open incidents and flapping subjects are refreshed without a transition too:
         # flapping settles with time.
         refresh_incidents(session, now, watch)
@@ -194,6 +188,7 @@ def refresh_nodes(
             .with_for_update()
         )
     }
+    moved: list[Moved] = []
     for node_id in node_ids:
         rows = per_node.get(node_id, [])
         status = node_status(S(r.status) for r in rows)
@@ -226,16 +221,7 @@ def refresh_nodes(
                 {"from": before.value, "to": status.value},
                 network_number=node.network_number,
             )
-            record_transition(
-                session,
-                Subject.NODE,
-                node_id,
-                [node.network_number],
-                before,
-                status,
-                now,
-                watch.flap_transitions,
-            )
+            moved.append(Moved(Subject.NODE, node_id, [node.network_number], before, status))
             outcome.note("node", str(node.network_number or node_id), before, status)
         recorded_active = node.status == NodeStatus.ACTIVE
         if obs.drift_reported_at is None and drifted(
@@ -256,6 +242,7 @@ def refresh_nodes(
             )
             outcome.note("node", str(node.network_number or node_id), "drift", obs.status)
     session.flush()
+    record_transitions(session, moved, now, watch.flap_transitions)
 
 
 def refresh_links(
@@ -283,15 +270,20 @@ def refresh_links(
             select(m.DeviceObservation).where(m.DeviceObservation.device_id.in_(ends))
         )
     }
-    # A link's outage is listed under both ends' network numbers.
-    end_nn = {
-        device_id: nn
-        for device_id, nn in session.execute(
-            select(m.Device.id, m.Node.network_number)
-            .join(m.Node, m.Node.id == m.Device.node_id)
-            .where(m.Device.id.in_(ends))
-        )
-    }
+    # A link's outage is listed under both ends' network numbers (read only when one moves).
+    device = m.Device.__table__.c  # the base table: no sector or access point join
+    end_nn: dict[uuid.UUID, int | None] = {}
+
+    def nns_of(link: m.Link) -> list[int | None]:
+        if not end_nn:
+            rows = session.execute(
+                select(device.id, m.Node.network_number)
+                .join(m.Node, m.Node.id == device.node_id)
+                .where(device.id.in_(ends))
+            )
+            end_nn.update((device_id, nn) for device_id, nn in rows)
+        return [end_nn.get(link.from_device_id), end_nn.get(link.to_device_id)]
+
     existing = {
         row.link_id: row
         for row in session.scalars(
@@ -300,6 +292,7 @@ def refresh_links(
             .with_for_update()
         )
     }
+    moved: list[Moved] = []
     for link in links:
         obs = existing.get(link.id)
         if obs is None:
@@ -320,9 +313,7 @@ def refresh_links(
                 str(link.id),
                 {"from": before.value, "to": status.value},
             )
-            nns = [end_nn.get(link.from_device_id), end_nn.get(link.to_device_id)]
-            record_transition(
-                session, Subject.LINK, link.id, nns, before, status, now, watch.flap_transitions
-            )
+            moved.append(Moved(Subject.LINK, link.id, nns_of(link), before, status))
             outcome.note("link", str(link.id), before, status)
     session.flush()
+    record_transitions(session, moved, now, watch.flap_transitions)

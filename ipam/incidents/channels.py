@@ -194,6 +194,10 @@ def wants(channel: m.NotificationChannel, event: dict[str, Any]) -> bool:
     if channel.event_types and not events.matches(kind, channel.event_types):
         return False
     data = event.get("data") or {}
+    if kind == "incident.updated" and data.get("flapping"):
+        # A flapping node's falls and returns are one story: its flapping event and the
+        # incident's opening and resolution tell it, not every bounce.
+        return False
     if kind.startswith("incident."):
         size = data.get("nodes", 0) if kind == "incident.opened" else data.get("peak_nodes", 0)
         if size < channel.min_size:

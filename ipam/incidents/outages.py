@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ipam import models as m
@@ -39,88 +39,113 @@ def is_out(kind: Subject, status: S) -> bool:
 
 
 @dataclass(frozen=True)
-class Change:
-    """What one transition did to a subject's outages and flapping."""
+class Transition:
+    """One subject's transition, as the outage bookkeeping needs it."""
 
-    opened: m.Outage | None
-    closed: m.Outage | None
-    started_flapping: bool
+    kind: Subject
+    subject_id: uuid.UUID
+    network_numbers: Sequence[int | None]
+    before: S
+    after: S
 
 
-def record_transition(
+def record_transitions(
     session: Session,
-    kind: Subject,
-    subject_id: uuid.UUID,
-    network_numbers: Sequence[int | None],
-    before: S,
-    after: S,
+    changes: Sequence[Transition],
     at: datetime,
     flap_transitions: int = DEFAULT_FLAP_TRANSITIONS,
-) -> Change:
-    """Open or close this subject's outage for one transition; note monitoring and flapping."""
-    watch = _monitored(session, kind, subject_id, after, at)
-    closed = opened = None
-    if is_out(kind, before) and not is_out(kind, after):
-        closed = session.scalars(
-            select(m.Outage).where(
-                m.Outage.kind == kind,
-                m.Outage.subject_id == subject_id,
+) -> None:
+    """Open and close the outages of a batch of transitions; note monitoring and flapping.
+
+    A handful of statements for the whole batch, whatever its size: a hub failing moves
+    hundreds of nodes, devices and links in one cycle.
+    """
+    if not changes:
+        return
+    keys = {(str(c.kind), c.subject_id) for c in changes}
+    watched = {
+        (row.kind, row.subject_id): row
+        for row in session.scalars(
+            select(m.Monitored).where(
+                tuple_(m.Monitored.kind, m.Monitored.subject_id).in_(list(keys))
+            )
+        )
+    }
+    closing = [c for c in changes if is_out(c.kind, c.before) and not is_out(c.kind, c.after)]
+    if closing:
+        session.execute(
+            update(m.Outage)
+            .where(
+                tuple_(m.Outage.kind, m.Outage.subject_id).in_(
+                    [(str(c.kind), c.subject_id) for c in closing]
+                ),
                 m.Outage.ended_at.is_(None),
             )
-        ).first()
-        if closed is not None:
-            closed.ended_at = at
-    if is_out(kind, after) and not is_out(kind, before):
-        nns = sorted({nn for nn in network_numbers if nn is not None})
-        opened = m.Outage(
-            kind=kind, subject_id=subject_id, network_numbers=nns, status=after, started_at=at
+            .values(ended_at=at)
+            .execution_options(synchronize_session=False)
         )
-        session.add(opened)
-    started = False
-    if watch is not None and (opened is not None or closed is not None):
-        watch.last_transition = at
-        session.flush()
-        if watch.flapping_since is None and transitions(session, kind, subject_id, at) >= (
+    opening = [c for c in changes if is_out(c.kind, c.after) and not is_out(c.kind, c.before)]
+    session.add_all(
+        m.Outage(
+            kind=c.kind,
+            subject_id=c.subject_id,
+            network_numbers=sorted({nn for nn in c.network_numbers if nn is not None}),
+            status=c.after,
+            started_at=at,
+        )
+        for c in opening
+    )
+    moved: list[Transition] = []
+    for change in changes:
+        key = (str(change.kind), change.subject_id)
+        row = watched.get(key)
+        if row is None and change.after not in UNWATCHED:
+            row = watched[key] = m.Monitored(kind=key[0], subject_id=change.subject_id, since=at)
+            session.add(row)
+        if row is not None and (
+            is_out(change.kind, change.before) != is_out(change.kind, change.after)
+        ):
+            row.last_transition = at
+            moved.append(change)
+    session.flush()
+    counts = transitions(session, [(str(c.kind), c.subject_id) for c in moved], at)
+    for change in moved:
+        row = watched[(str(change.kind), change.subject_id)]
+        if row.flapping_since is None and counts.get((str(change.kind), change.subject_id), 0) >= (
             flap_transitions
         ):
-            watch.flapping_since = at
-            started = True
+            row.flapping_since = at
             write_event(
                 session,
-                f"{kind}.flapping",
-                f"{kind}s",
-                str(subject_id),
+                f"{change.kind}.flapping",
+                f"{change.kind}s",
+                str(change.subject_id),
                 {"since": at.isoformat(), "transitions_24h": flap_transitions},
-                network_number=next((nn for nn in network_numbers if nn is not None), None),
+                network_number=next((nn for nn in change.network_numbers if nn is not None), None),
             )
-    return Change(opened, closed, started)
 
 
-def _monitored(
-    session: Session, kind: Subject, subject_id: uuid.UUID, status: S, at: datetime
-) -> m.Monitored | None:
-    """The subject's monitoring row, begun at its first watched status."""
-    row = session.get(m.Monitored, (str(kind), subject_id))
-    if row is None and status not in UNWATCHED:
-        row = m.Monitored(kind=str(kind), subject_id=subject_id, since=at)
-        session.add(row)
-    return row
-
-
-def transitions(session: Session, kind: Subject, subject_id: uuid.UUID, at: datetime) -> int:
-    """Transitions into and out of outages in the 24 hours before `at`."""
+def transitions(
+    session: Session, subjects: Sequence[tuple[str, uuid.UUID]], at: datetime
+) -> dict[tuple[str, uuid.UUID], int]:
+    """Transitions into and out of outages in the 24 hours before `at`, per subject."""
+    if not subjects:
+        return {}
     start = at - FLAP_WINDOW
     rows = session.execute(
         select(
+            m.Outage.kind,
+            m.Outage.subject_id,
             func.count().filter(m.Outage.started_at > start),
             func.count().filter(m.Outage.ended_at > start),
-        ).where(
-            m.Outage.kind == kind,
-            m.Outage.subject_id == subject_id,
+        )
+        .where(
+            tuple_(m.Outage.kind, m.Outage.subject_id).in_(list(subjects)),
             or_(m.Outage.ended_at.is_(None), m.Outage.ended_at > start),
         )
-    ).one()
-    return int(rows[0]) + int(rows[1])
+        .group_by(m.Outage.kind, m.Outage.subject_id)
+    )
+    return {(kind, sid): int(opened) + int(closed) for kind, sid, opened, closed in rows}
 
 
 def settle_flapping(session: Session, at: datetime) -> list[m.Monitored]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ipam import models as m
@@ -79,17 +79,27 @@ def _describe(topo: Topology, group: Group) -> _Found:
     )
 
 
-def _people(session: Session, node_ids: Iterable[uuid.UUID]) -> tuple[int, int]:
-    """Active installs on these nodes, and the distinct members who hold them."""
+def _holders(session: Session, node_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Per node, the member of each Active install on it (one query for every group)."""
     ids = list(node_ids)
+    held: dict[uuid.UUID, list[uuid.UUID]] = {}
     if not ids:
-        return 0, 0
-    installs, members = session.execute(
-        select(func.count(), func.count(func.distinct(m.Install.member_id))).where(
+        return held
+    for node_id, member_id in session.execute(
+        select(m.Install.node_id, m.Install.member_id).where(
             m.Install.node_id.in_(ids), m.Install.status == InstallStatus.ACTIVE
         )
-    ).one()
-    return int(installs), int(members)
+    ):
+        held.setdefault(node_id, []).append(member_id)
+    return held
+
+
+def _people(
+    held: Mapping[uuid.UUID, list[uuid.UUID]], node_ids: Iterable[uuid.UUID]
+) -> tuple[int, int]:
+    """Active installs on these nodes, and the distinct members who hold them."""
+    members = [member for node in node_ids for member in held.get(node, ())]
+    return len(members), len(set(members))
 
 
 def _rank(topo: Topology) -> Mapping[str, Rank]:
@@ -147,6 +157,7 @@ def _attach(session: Session, incident_id: int, node_ids: list[uuid.UUID], cause
         update(m.Outage)
         .where(
             m.Outage.ended_at.is_(None),
+            m.Outage.incident_id.is_distinct_from(incident_id),
             or_(
                 (m.Outage.kind == Subject.NODE) & m.Outage.subject_id.in_(node_ids),
                 (m.Outage.kind == Subject.DEVICE) & m.Outage.subject_id.in_(devices),
@@ -182,9 +193,10 @@ def refresh_incidents(session: Session, now: datetime, watch: Watch = Watch()) -
     )
     matched: dict[int, m.Incident] = {}
     explained: dict[uuid.UUID, m.Incident] = {}
+    held = _holders(session, (uuid.UUID(k) for item in found for k in item.group.affected))
     for item in found:
         node_ids = sorted(uuid.UUID(k) for k in item.group.affected)
-        installs, members = _people(session, node_ids)
+        installs, members = _people(held, node_ids)
         row = by_cause.get((item.cause_kind, item.cause_id))
         is_flapping = item.cause_kind == Subject.NODE and item.cause_id in flapping
         if row is None:
