@@ -143,13 +143,10 @@ def apply_ping_results(
     refresh_nodes(session, touched_nodes, now, outcome, watch)
     refresh_links(session, set(rows), now, outcome, watch)
     mesh_moved = any(kind in ("node", "link") for kind, *_ in outcome.transitions)
-    pending = select(
-        exists().where(m.Incident.ended_at.is_(None))
-        | exists().where(m.Monitored.flapping_since.is_not(None))
-    )
-    if mesh_moved or session.scalar(pending):
-        # Open incidents and flapping subjects are refreshed without a transition too:
-        # flapping settles with time.
+    flapping = select(exists().where(m.Monitored.flapping_since.is_not(None)))
+    if mesh_moved or session.scalar(flapping):
+        # Incidents change only when a node or link moves, or when flapping settles with time;
+        # a cycle that moves nothing else costs one small query.
         refresh_incidents(session, now, watch)
     return outcome
 

@@ -220,7 +220,8 @@ def refresh_incidents(session: Session, now: datetime, watch: Watch = Watch()) -
             _emit(session, "opened", row)
         else:
             before = set(row.affected_nns)
-            changed = set(row.affected_node_ids) != set(node_ids) or row.flapping != is_flapping
+            became_flapping = is_flapping and not row.flapping
+            changed = set(row.affected_node_ids) != set(node_ids) or became_flapping
             row.affected_node_ids, row.affected_nns = node_ids, item.nns
             row.installs, row.members = installs, members
             row.peak_nodes = max(row.peak_nodes, len(node_ids))
