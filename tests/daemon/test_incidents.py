@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from daemon.observe import DeviceResult, apply_ping_results
 from ipam import models as m
+from ipam.db import transaction
+from ipam.enums import ObservedStatus as S
 from ipam.incidents.store import Watch
 from tests.daemon.helpers import check_transitions, event_rows
 from tests.daemon.incident_mesh import HUB, LEAVES, POP, build_mesh, poll
@@ -156,3 +159,27 @@ def test_a_flapping_node_is_one_event_and_one_incident_until_it_settles(db, sess
 def api_open(sessions):
     with sessions() as session:
         return list(session.scalars(select(m.Incident.id).where(m.Incident.ended_at.is_(None))))
+
+
+def test_a_hub_alive_but_cut_off_blames_its_link(db, sessions, mesh):
+    # The hub's radio is seen (visible: UISP still reaches it) but nothing behind it answers:
+    # the hub is not down, so the link from the POP that cut them all off is the cause.
+    t0 = datetime.now(UTC) - 30 * MINUTE
+    poll(sessions, mesh, t0)
+    for i in (1, 2):
+        results = [
+            DeviceResult(mesh.device_id(nn), S.VISIBLE if nn == HUB else S.DOWN)
+            for nn in (HUB, *LEAVES)
+        ] + [DeviceResult(mesh.device_id(POP), S.UP, rtt_avg_ms=1.0)]
+        with transaction(sessions) as session:
+            apply_ping_results(session, results, t0 + i * MINUTE)
+    (opened,) = incident_events(db)
+    data = opened["data"]
+    assert data["cause"]["kind"] == "link"
+    assert data["cause"]["id"] == mesh.links[HUB]["id"]
+    assert (data["cause"]["label"], data["headline"]) == (f"link {HUB}-{POP}", "NN 227 (Hub)")
+    assert data["affected_nns"] == [HUB, *LEAVES]
+    with sessions() as session:
+        node_outages = session.scalars(select(m.Outage).where(m.Outage.kind == "node")).all()
+    # A visible node is alive: no node outage for the hub, one for each leaf.
+    assert sorted(o.network_numbers[0] for o in node_outages) == list(LEAVES)
