@@ -69,6 +69,14 @@ def get_channel(channel_id: uuid.UUID, session: DbSession, caller: Admin) -> Any
     return shape(channels.get(session, channel_id))
 
 
+@router.put("/channels/{channel_id}/", summary="Replace a channel's name, URL and filter")
+def replace_channel(
+    channel_id: uuid.UUID, body: Annotated[ChannelSpec, Body()], session: DbSession, caller: Admin
+) -> Any:
+    """Its place in the outbox stays: nothing is sent twice or skipped."""
+    return shape(channels.replace(session, channel_id, body))
+
+
 @router.delete("/channels/{channel_id}/", status_code=204, summary="Remove a channel")
 def delete_channel(channel_id: uuid.UUID, session: DbSession, caller: Admin) -> Response:
     """Remove an API channel (a file's channel is a 409: edit the file)."""

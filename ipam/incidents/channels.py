@@ -145,6 +145,23 @@ def get(session: Session, channel_id: uuid.UUID, *, lock: bool = False) -> m.Not
     return row
 
 
+def replace(session: Session, channel_id: uuid.UUID, spec: ChannelSpec) -> m.NotificationChannel:
+    """Replace an API channel's name, URL and filter (its cursor and delivery state stay)."""
+    row = get(session, channel_id, lock=True)
+    if row.source == "file":
+        raise Conflict("this channel comes from MESHKEEPER_NOTIFICATIONS_FILE: edit the file")
+    taken = session.scalar(
+        select(m.NotificationChannel.id).where(
+            m.NotificationChannel.name == spec.name, m.NotificationChannel.id != channel_id
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"a channel named {spec.name!r} exists", field="name")
+    _apply(row, spec)
+    session.flush()
+    return row
+
+
 def delete(session: Session, channel_id: uuid.UUID) -> None:
     """Delete an API channel (a file's channel changes only with the file)."""
     row = get(session, channel_id, lock=True)

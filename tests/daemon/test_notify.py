@@ -67,6 +67,14 @@ async def test_one_message_per_incident_and_one_for_its_resolution(api, db, sess
         assert messages(big_only) == [] and messages(elsewhere) == []
     listed = api.get("/api/v1/notifications/channels/").json()["results"]
     assert [c["name"] for c in listed] == ["big", "brooklyn", "ops"]
+    big = listed[0]["id"]
+    body = {"name": "ops", "url": "json://127.0.0.1:9/", "filter": {"min_size": 2}}
+    assert api.put(f"/api/v1/notifications/channels/{big}/", json=body).status_code == 409
+    body["name"] = "bigger"
+    changed = api.put(f"/api/v1/notifications/channels/{big}/", json=body).json()
+    assert (changed["name"], changed["filter"]["min_size"]) == ("bigger", 2)
+    bad = {**body, "url": "not-a-url"}
+    assert api.put(f"/api/v1/notifications/channels/{big}/", json=bad).status_code == 422
     assert api.get("/api/v1/notifications/channels/", role="installer").status_code == 403
 
 
