@@ -187,6 +187,8 @@ def routing(doc: dict[str, Any]) -> list[Row]:
     )
     peer = "bird-ospf-link-db-parser, parse only"
     return [(work, ours, peer, _s(doc.get("peer_parse_p50_s")), _ratio(doc.get("ratio")))]
+
+
 def import_lock(doc: dict[str, Any]) -> list[Row]:
     """Edits during a big CSV import, against the same edit with no import running."""
     work = f"PATCH while importing {doc['rows']} members ({doc['import_s']} s)"
@@ -197,6 +199,17 @@ def import_lock(doc: dict[str, Any]) -> list[Row]:
     peer = _s(doc["alone_p50_ms"], "ms", 1)
     ratio = doc["edit_p50_ms"] / doc["alone_p50_ms"] if doc.get("alone_p50_ms") else None
     return [(work, ours, "the same PATCH alone, p50", peer, _ratio(ratio))]
+
+
+def incidents(doc: dict[str, Any]) -> list[Row]:
+    """Incident causes on NYC Mesh's map against networkx answering each candidate anew."""
+    rows = []
+    for name, data in doc["scenarios"].items():
+        work = f"NYC {doc['nodes']} nodes, {name}: {data['dark_nodes']} dark"
+        ours = f"{_s(data['ours_ms'], 'ms', 1)} -> {data['incidents']} incidents"
+        peer = _s(data["peer_ms"], "ms", 1)
+        rows.append((work, ours, "networkx from scratch", peer, _ratio(data["ratio"])))
+    return rows
 
 
 BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
@@ -210,6 +223,7 @@ BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "console": console,
     "routing": routing,
     "import_lock": import_lock,
+    "incidents": incidents,
 }
 
 

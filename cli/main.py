@@ -20,6 +20,7 @@ from cli.csv_files import cli_export, cli_import
 from collectors.errors import CollectorError
 from daemon import systemd
 from daemon.jobs import default_jobs
+from daemon.notify import load_channels_file
 from daemon.scheduler import Daemon
 from ipam.db import make_engine, make_sessionmaker, migrate, resolve_database_url, transaction
 from ipam.enums import TokenRole
@@ -126,6 +127,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """API and daemon in one process."""
     engine = open_database(settings)
     ensure_admin_token(settings, engine)
+    load_channels_file(make_sessionmaker(engine), settings)
     asyncio.run(serve(settings, engine, with_daemon=True))
     return 0
 
@@ -141,6 +143,7 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
     """The daemon alone."""
     engine = open_database(settings)
+    load_channels_file(make_sessionmaker(engine), settings)
     asyncio.run(run_daemon(settings, engine))
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon.notify import deliver_notifications
 from daemon.polling import poll_icmp
 from daemon.routing import poll_routing
 from daemon.scheduler import Job
@@ -54,8 +55,8 @@ def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
         "snmp": (poll_snmp, settings.snmp_interval_s),
         # UISP only when a server is configured: without one there is nothing to sync.
         "uisp": (sync_uisp, settings.uisp_interval_s if settings.uisp_url else 0),
-        "webhooks": (deliver_webhooks, settings.webhook_interval_s),
         # Routing only with sources: no source means no witness, never "nothing is visible".
         "routing": (poll_routing, settings.routing_interval_s if settings.routing_sources else 0),
         "webhooks": (WebhookJob(), settings.webhook_interval_s),
+        "notifications": (deliver_notifications, settings.notify_interval_s),
     }

@@ -8,12 +8,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, joinedload
 
 from ipam import models as m
-from ipam.enums import DeviceStatus, LinkStatus, NodeStatus
+from ipam.enums import DeviceStatus, LinkStatus, NodeStatus, Subject
 from ipam.enums import ObservedStatus as S
+from ipam.incidents.outages import Transition as Moved
+from ipam.incidents.outages import record_transitions
+from ipam.incidents.store import Watch, refresh_incidents
 from ipam.observed.rules import (
     State,
     Thresholds,
@@ -102,12 +105,17 @@ def apply_ping_results(
     results: Iterable[DeviceResult],
     now: datetime,
     limits: Thresholds = Thresholds(),
+    watch: Watch = Watch(),
 ) -> Outcome:
-    """Fold ICMP verdicts into device state; transitions become events in this transaction."""
+    """Fold ICMP verdicts into device state; transitions become events in this transaction.
+
+    Outages open and close, and incidents follow, in the same transaction (issue 15).
+    """
     results = list(results)
     outcome = Outcome(devices=len(results))
     rows = observations_for(session, (r.device_id for r in results))
     devices = _devices(session, rows)
+    moved: list[Moved] = []
     for result in results:
         row = rows[result.device_id]
         before = S(row.status)
@@ -133,12 +141,20 @@ def apply_ping_results(
                 {"from": change.before.value, "to": change.after.value, "name": device.name},
                 network_number=nn,
             )
+            moved.append(Moved(Subject.DEVICE, device.id, [nn], change.before, change.after))
             outcome.note("device", device.name or str(device.id), before, state.status)
     session.flush()
+    record_transitions(session, moved, now, watch.flap_transitions)
     bump_observed(session)
     touched_nodes = {devices[r.device_id].node_id for r in results}
-    refresh_nodes(session, touched_nodes, now, outcome)
-    refresh_links(session, set(rows), now, outcome)
+    refresh_nodes(session, touched_nodes, now, outcome, watch)
+    refresh_links(session, set(rows), now, outcome, watch)
+    mesh_moved = any(kind in ("node", "link") for kind, *_ in outcome.transitions)
+    flapping = select(exists().where(m.Monitored.flapping_since.is_not(None)))
+    if mesh_moved or session.scalar(flapping):
+        # Incidents change only when a node or link moves, or when flapping settles with time;
+        # a cycle that moves nothing else costs one small query.
+        refresh_incidents(session, now, watch)
     return outcome
 
 
@@ -150,7 +166,11 @@ def _devices(session: Session, rows: Mapping[uuid.UUID, object]) -> dict[uuid.UU
 
 
 def refresh_nodes(
-    session: Session, node_ids: Iterable[uuid.UUID], now: datetime, outcome: Outcome
+    session: Session,
+    node_ids: Iterable[uuid.UUID],
+    now: datetime,
+    outcome: Outcome,
+    watch: Watch = Watch(),
 ) -> None:
     """Recompute the observed state of these nodes from their devices'."""
     node_ids = list(node_ids)
@@ -172,6 +192,7 @@ def refresh_nodes(
             .with_for_update()
         )
     }
+    moved: list[Moved] = []
     for node_id in node_ids:
         rows = per_node.get(node_id, [])
         obs = existing.get(node_id)
@@ -204,6 +225,7 @@ def refresh_nodes(
                 {"from": before.value, "to": status.value},
                 network_number=node.network_number,
             )
+            moved.append(Moved(Subject.NODE, node_id, [node.network_number], before, status))
             outcome.note("node", str(node.network_number or node_id), before, status)
         recorded_active = node.status == NodeStatus.ACTIVE
         if obs.drift_reported_at is None and drifted(
@@ -224,10 +246,15 @@ def refresh_nodes(
             )
             outcome.note("node", str(node.network_number or node_id), "drift", obs.status)
     session.flush()
+    record_transitions(session, moved, now, watch.flap_transitions)
 
 
 def refresh_links(
-    session: Session, device_ids: set[uuid.UUID], now: datetime, outcome: Outcome
+    session: Session,
+    device_ids: set[uuid.UUID],
+    now: datetime,
+    outcome: Outcome,
+    watch: Watch = Watch(),
 ) -> None:
     """Recompute the observed state of Active links that touch these devices."""
     if not device_ids:
@@ -238,11 +265,15 @@ def refresh_links(
             m.Link.from_device_id.in_(device_ids) | m.Link.to_device_id.in_(device_ids),
         )
     ).all()
-    update_links(session, links, now, outcome)
+    update_links(session, links, now, outcome, watch)
 
 
 def update_links(
-    session: Session, links: Sequence[m.Link], now: datetime, outcome: Outcome
+    session: Session,
+    links: Sequence[m.Link],
+    now: datetime,
+    outcome: Outcome,
+    watch: Watch = Watch(),
 ) -> None:
     """Recompute these links' observed state from their ends, UISP and routing; events."""
     if not links:
@@ -254,6 +285,20 @@ def update_links(
             select(m.DeviceObservation).where(m.DeviceObservation.device_id.in_(ends))
         )
     }
+    # A link's outage is listed under both ends' network numbers (read only when one moves).
+    device = m.Device.__table__.c  # the base table: no sector or access point join
+    end_nn: dict[uuid.UUID, int | None] = {}
+
+    def nns_of(link: m.Link) -> list[int | None]:
+        if not end_nn:
+            rows = session.execute(
+                select(device.id, m.Node.network_number)
+                .join(m.Node, m.Node.id == device.node_id)
+                .where(device.id.in_(ends))
+            )
+            end_nn.update((device_id, nn) for device_id, nn in rows)
+        return [end_nn.get(link.from_device_id), end_nn.get(link.to_device_id)]
+
     existing = {
         row.link_id: row
         for row in session.scalars(
@@ -262,6 +307,7 @@ def update_links(
             .with_for_update()
         )
     }
+    moved: list[Moved] = []
     for link in links:
         obs = existing.get(link.id)
         if obs is None:
@@ -283,5 +329,7 @@ def update_links(
                 str(link.id),
                 {"from": before.value, "to": status.value},
             )
+            moved.append(Moved(Subject.LINK, link.id, nns_of(link), before, status))
             outcome.note("link", str(link.id), before, status)
     session.flush()
+    record_transitions(session, moved, now, watch.flap_transitions)

@@ -17,6 +17,7 @@ from ipam import models as m
 from ipam.db import transaction
 from ipam.enums import DeviceStatus
 from ipam.enums import ObservedStatus as S
+from ipam.incidents.store import Watch
 from ipam.numbering import addressing
 from ipam.observed.rules import Thresholds, classify
 from ipam.settings import Settings
@@ -122,9 +123,10 @@ async def poll_icmp(
     seen = {t.device_id: o for t, o in zip(probed, observations, strict=True)}
     results = [_verdict(t, seen.get(t.device_id)) for t in targets]
     limits = Thresholds(down_after=settings.down_after, up_after=settings.up_after)
+    watch = Watch(frozenset(settings.exit_types), settings.flap_transitions)
 
     def apply() -> Outcome:
         with transaction(sessions) as session:
-            return apply_ping_results(session, results, now, limits)
+            return apply_ping_results(session, results, now, limits, watch)
 
     return await asyncio.to_thread(apply)

@@ -27,6 +27,7 @@ from ipam import models as m
 from ipam.db import transaction
 from ipam.enums import LinkStatus, NodeStatus
 from ipam.enums import ObservedStatus as S
+from ipam.incidents.store import Watch, refresh_incidents
 from ipam.observed.rules import DRIFT_AFTER
 from ipam.records.changes import write_event
 from ipam.records.versions import bump_observed
@@ -137,9 +138,10 @@ def _write(
 
 
 def apply_routing(
-    session: Session, databases: Sequence[DatabaseLike], now: datetime
+    session: Session, databases: Sequence[DatabaseLike], now: datetime, watch: Watch = Watch()
 ) -> RoutingOutcome:
-    """Fold one cycle's databases into the observed state; events in this transaction."""
+    """Fold one cycle's databases into the observed state; events, outages and incidents in
+    this transaction."""
     view = map_databases(databases, device_addresses(session))
     outcome = RoutingOutcome(
         # `devices` is what the collector state counts as targets: here, routers.
@@ -157,14 +159,17 @@ def apply_routing(
         )
     }
     _routers(session, view, now, outcome)
-    _visibility(session, view, nodes, now, outcome)
+    _visibility(session, view, nodes, now, outcome, watch)
     present = _adjacencies(session, view, now, outcome)
     _hops(session, view, outcome)
-    recorded_pairs = _links(session, view, present, now, outcome)
+    recorded_pairs = _links(session, view, present, now, outcome, watch)
     _subnets(session, view, set(nodes), now, outcome)
     _drift(session, view, nodes, present, recorded_pairs, now, outcome)
     if outcome.writes:
         bump_observed(session)
+    if any(kind in ("node", "link") for kind, *_ in outcome.transitions):
+        # A router that vanishes is a node down as surely as a ping that fails: same incidents.
+        refresh_incidents(session, now, watch)
     return outcome
 
 
@@ -201,6 +206,7 @@ def _visibility(
     nodes: dict[int, tuple[uuid.UUID, str]],
     now: datetime,
     outcome: RoutingOutcome,
+    watch: Watch,
 ) -> None:
     t = _table(m.NodeObservation)
     visible = view.visible_nns
@@ -224,9 +230,8 @@ def _visibility(
         elif seen[node_id] != want:
             updates.append({"node_id": node_id, "routing_visible": want, "routing_since": now})
     _write(session, t, ("node_id",), outcome, inserts=inserts, updates=updates)
-    refresh_nodes(
-        session, [cast(uuid.UUID, r["node_id"]) for r in (*inserts, *updates)], now, outcome
-    )
+    changed = [cast(uuid.UUID, r["node_id"]) for r in (*inserts, *updates)]
+    refresh_nodes(session, changed, now, outcome, watch)
 
 
 def _adjacencies(
@@ -286,6 +291,7 @@ def _links(
     present: set[tuple[int, int]],
     now: datetime,
     outcome: RoutingOutcome,
+    watch: Watch,
 ) -> set[tuple[int, int]]:
     """Each recorded link between two nodes: up with an adjacency, down when an Active one's
     adjacency disappears, absent while two visible nodes never had one. Answers the recorded
@@ -336,7 +342,7 @@ def _links(
     changed = [r["link_id"] for r in (*inserts, *updates)]
     if changed:
         links = session.scalars(select(m.Link).where(m.Link.id.in_(changed))).all()
-        update_links(session, links, now, outcome)
+        update_links(session, links, now, outcome, watch)
     return pairs
 
 
@@ -463,9 +469,11 @@ async def poll_routing(
     )
     when = now or datetime.now(UTC)
 
+    watch = Watch(frozenset(settings.exit_types), settings.flap_transitions)
+
     def apply() -> RoutingOutcome:
         with transaction(sessions) as session:
-            return apply_routing(session, collection.databases, when)
+            return apply_routing(session, collection.databases, when, watch)
 
     outcome = await asyncio.to_thread(apply)
     outcome.errors = list(collection.errors)

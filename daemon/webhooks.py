@@ -35,7 +35,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -105,7 +105,7 @@ class Claim:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one POST came to."""
+    """What one delivery came to."""
 
     status_code: int | None
     error: str | None
@@ -113,37 +113,49 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """A 2xx answer (redirects are not followed and count as failures)."""
-        return self.status_code is not None and 200 <= self.status_code < 300
+        """Delivered: no error (a webhook's non-2xx answer, redirects included, is an error)."""
+        return self.error is None
+
+
+# What a kind of subscriber is: its table, how its next event is chosen, how it is sent, and
+# how an attempt is logged. Webhooks are one; notification channels (daemon/notify.py) another.
+NextEvent = Callable[[Session, Any, datetime], "dict[str, Any] | None"]
+Send = Callable[[httpx.AsyncClient, Claim, Sequence[Network]], Awaitable[Outcome]]
+LogRow = Callable[[Claim, Outcome, datetime], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One kind of subscriber the delivery machinery below serves, cursor, back-off and all."""
+
+    name: str
+    model: Any  # a mapped class with id, url, cursor, paused, failures, next_attempt_at
+    next_event: NextEvent
+    send: Send
+    log_row: LogRow
+    secret: Callable[[Any], str] = lambda row: ""
 
 
 def _stamp(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
-def _due_clause(now: datetime) -> Any:
+def _due_clause(model: Any, now: datetime) -> Any:
     return (
-        m.Webhook.paused.is_(False),
-        or_(m.Webhook.next_attempt_at.is_(None), m.Webhook.next_attempt_at <= now),
+        model.paused.is_(False),
+        or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now),
     )
 
 
-def _due(sessions: sessionmaker[Session], now: datetime) -> list[uuid.UUID]:
+def _due(sessions: sessionmaker[Session], route: Route, now: datetime) -> list[uuid.UUID]:
     with sessions() as session:
-        stmt = select(m.Webhook.id).where(*_due_clause(now)).order_by(m.Webhook.id)
+        model = route.model
+        stmt = select(model.id).where(*_due_clause(model, now)).order_by(model.id)
         return list(session.scalars(stmt))
 
 
-def _claim(session: Session, webhook_id: uuid.UUID, now: datetime) -> Claim | None:
-    """Lock a due subscription and read its next matching event (None: locked, idle or gone)."""
-    hook = session.scalars(
-        select(m.Webhook)
-        .where(m.Webhook.id == webhook_id, *_due_clause(now))
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    ).first()
-    if hook is None:
-        return None
+def next_matching(session: Session, hook: Any, now: datetime) -> dict[str, Any] | None:
+    """A webhook's next event: the first after its cursor whose type it subscribed to."""
     # Read the horizon first: every id up to it has committed (see ipam.records.events), so when
     # nothing after the cursor matches, the cursor may skip straight to it.
     horizon = events.latest_id(session)
@@ -152,17 +164,34 @@ def _claim(session: Session, webhook_id: uuid.UUID, now: datetime) -> Claim | No
         if horizon > hook.cursor:
             hook.cursor = horizon
         return None
-    # A lease instead of a row lock held across the POST (see the module's docstring).
+    return found[0]
+
+
+def _claim(session: Session, route: Route, row_id: uuid.UUID, now: datetime) -> Claim | None:
+    """Lock a due subscription and read its next matching event (None: locked, idle or gone)."""
+    model = route.model
+    hook = session.scalars(
+        select(model)
+        .where(model.id == row_id, *_due_clause(model, now))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).first()
+    if hook is None:
+        return None
+    found = route.next_event(session, hook, now)
+    if found is None:
+        return None
+    # A lease instead of a row lock held across the send (see the module's docstring).
     hook.next_attempt_at = now + timedelta(seconds=DELIVERY_TIMEOUT_S + LEASE_MARGIN_S)
-    return Claim(hook.id, hook.url, hook.secret, hook.failures + 1, found[0])
+    return Claim(hook.id, hook.url, route.secret(hook), hook.failures + 1, found)
 
 
 def _claim_committed(
-    sessions: sessionmaker[Session], webhook_id: uuid.UUID, now: datetime
+    sessions: sessionmaker[Session], route: Route, row_id: uuid.UUID, now: datetime
 ) -> Claim | None:
     """`_claim` in a transaction of its own, committed (the lease, or a skipped cursor)."""
     with transaction(sessions) as session:
-        return _claim(session, webhook_id, now)
+        return _claim(session, route, row_id, now)
 
 
 async def post(client: httpx.AsyncClient, claim: Claim, deny: Sequence[Network] = ()) -> Outcome:
@@ -204,47 +233,57 @@ async def post(client: httpx.AsyncClient, claim: Claim, deny: Sequence[Network] 
     return Outcome(status, error[:500] if error else None, duration)
 
 
+def _webhook_log(claim: Claim, outcome: Outcome, at: datetime) -> m.WebhookDelivery:
+    return m.WebhookDelivery(
+        webhook_id=claim.webhook_id,
+        event_id=claim.event["id"],
+        attempt=claim.attempt,
+        at=at,
+        status_code=outcome.status_code,
+        error=outcome.error,
+        duration_ms=outcome.duration_ms,
+        delivered=outcome.ok,
+    )
+
+
 def _record(
     sessions: sessionmaker[Session],
+    route: Route,
     claim: Claim,
     outcome: Outcome,
     now: datetime | None,
     max_failures: int,
 ) -> None:
-    """Log the attempt and move the cursor (2xx) or back off (anything else); commit."""
+    """Log the attempt and move the cursor (delivered) or back off (anything else); commit."""
     with transaction(sessions) as session:
-        _record_in(session, claim, outcome, now, max_failures)
+        _record_in(session, route, claim, outcome, now, max_failures)
 
 
 def _record_in(
-    session: Session, claim: Claim, outcome: Outcome, now: datetime | None, max_failures: int
+    session: Session,
+    route: Route,
+    claim: Claim,
+    outcome: Outcome,
+    now: datetime | None,
+    max_failures: int,
 ) -> None:
     at = _stamp(now)
     hook = session.scalars(
-        select(m.Webhook)
-        .where(m.Webhook.id == claim.webhook_id)
+        select(route.model)
+        .where(route.model.id == claim.webhook_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
     if hook is None:
         event_id = claim.event["id"]
-        log.info("webhook %s was deleted while event %s was sent", claim.webhook_id, event_id)
-        return
-    session.add(
-        m.WebhookDelivery(
-            webhook_id=hook.id,
-            event_id=claim.event["id"],
-            attempt=claim.attempt,
-            at=at,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            duration_ms=outcome.duration_ms,
-            delivered=outcome.ok,
+        log.info(
+            "%s %s was deleted while event %s was sent", route.name, claim.webhook_id, event_id
         )
-    )
+        return
+    session.add(route.log_row(claim, outcome, at))
     if outcome.ok:
         if hook.failures:
-            log.info("webhook %s recovered after %d failures", hook.id, hook.failures)
+            log.info("%s %s recovered after %d failures", route.name, hook.id, hook.failures)
         hook.cursor = claim.event["id"]
         hook.failures = 0
         hook.next_attempt_at = None
@@ -254,14 +293,15 @@ def _record_in(
             hook.paused = True
             hook.next_attempt_at = None
             log.warning(
-                "webhook %s paused after %d failures in a row (last: %s)",
+                "%s %s paused after %d failures in a row (last: %s)",
+                route.name,
                 hook.id,
                 hook.failures,
                 outcome.error,
             )
         else:
             if hook.failures == 1:
-                log.warning("webhook %s failing: %s", hook.id, outcome.error)
+                log.warning("%s %s failing: %s", route.name, hook.id, outcome.error)
             hook.next_attempt_at = at + backoff(hook.failures)
 
 
@@ -274,15 +314,18 @@ async def deliver_subscription(
     max_failures: int = MAX_FAILURES,
     batch: int = 50,
     deny: Sequence[Network] = (),
+    route: Route | None = None,
 ) -> int:
     """Deliver up to `batch` events to one subscription, in order; the number delivered."""
+    route = route or WEBHOOKS
     delivered = 0
     while delivered < batch:
-        claim = await to_thread.run_sync(_claim_committed, sessions, webhook_id, _stamp(now))
+        stamp = _stamp(now)
+        claim = await to_thread.run_sync(_claim_committed, sessions, route, webhook_id, stamp)
         if claim is None:
             break
-        outcome = await post(client, claim, deny)
-        await to_thread.run_sync(_record, sessions, claim, outcome, now, max_failures)
+        outcome = await route.send(client, claim, deny)
+        await to_thread.run_sync(_record, sessions, route, claim, outcome, now, max_failures)
         if not outcome.ok:
             break
         delivered += 1
@@ -301,7 +344,9 @@ class Deliverer:
         batch: int = 50,
         limit: int = MAX_IN_FLIGHT,
         deny: Sequence[Network] = (),
+        route: Route | None = None,
     ) -> None:
+        self.route = route or WEBHOOKS
         self.sessions = sessions
         self.client = client
         self.max_failures = max_failures
@@ -313,7 +358,7 @@ class Deliverer:
 
     async def start_round(self, *, now: datetime | None = None) -> int:
         """Start a task for each due subscription that has none running; how many started."""
-        due = await to_thread.run_sync(_due, self.sessions, _stamp(now))
+        due = await to_thread.run_sync(_due, self.sessions, self.route, _stamp(now))
         started = 0
         for webhook_id in due:
             if webhook_id in self.tasks or len(self.tasks) >= self.limit:
@@ -335,11 +380,12 @@ class Deliverer:
                 max_failures=self.max_failures,
                 batch=self.batch,
                 deny=self.deny,
+                route=self.route,
             )
             self.delivered += sent
         except SQLAlchemyError as exc:
             # One subscription's database trouble must not end the others' deliveries.
-            log.warning("webhook %s: delivery failed: %s", webhook_id, exc)
+            log.warning("%s %s: delivery failed: %s", self.route.name, webhook_id, exc)
 
     def _done(self, webhook_id: uuid.UUID, task: asyncio.Task[None]) -> None:
         if self.tasks.get(webhook_id) is task:
@@ -365,12 +411,26 @@ async def deliver_once(
     max_failures: int = MAX_FAILURES,
     batch: int = 50,
     deny: Sequence[Network] = (),
+    route: Route | None = None,
 ) -> int:
     """One round over every due subscription, waited for to its end; the events delivered.
 
-    `now` (for tests) replaces the clock for due times, back-off and the delivery log.
+    `now` (for tests) replaces the clock for due times, back-off and the delivery log; `route`
+    names the kind of subscriber (webhooks unless told).
     """
-    deliverer = Deliverer(sessions, client, max_failures=max_failures, batch=batch, deny=deny)
+    deliverer = Deliverer(
+        sessions, client, max_failures=max_failures, batch=batch, deny=deny, route=route
+    )
     await deliverer.start_round(now=now)
     await deliverer.wait()
     return deliverer.delivered
+
+
+WEBHOOKS = Route(
+    name="webhook",
+    model=m.Webhook,
+    next_event=next_matching,
+    send=post,
+    log_row=_webhook_log,
+    secret=lambda hook: str(hook.secret),
+)

@@ -118,3 +118,19 @@ class SubnetStatus(StrEnum):
     NOT_ALLOCATED = "not_allocated"
     SUBSET = "subset"
     HIJACKED = "hijacked"
+
+
+class Subject(StrEnum):
+    """What an outage, an availability figure or a monitoring start is about."""
+
+    NODE = "node"
+    DEVICE = "device"
+    LINK = "link"
+
+
+class SilenceScope(StrEnum):
+    """What a silence quiets: a node, a device or an incident."""
+
+    NODE = "node"
+    DEVICE = "device"
+    INCIDENT = "incident"

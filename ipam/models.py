@@ -679,3 +679,144 @@ class ObservedVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Monitored(Base):
+    """When monitoring of a node, device or link began, and whether it flaps (issue 15).
+
+    Availability counts only time after `since`; time before it is reported apart.
+    """
+
+    __tablename__ = "monitored"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # ipam.enums.Subject
+    subject_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    flapping_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_transition: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Incident(Base):
+    """Outages explained by one failure: a down node, or a bridge link, and what it cut off."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    cause_kind: Mapped[str] = mapped_column(String(10))  # ipam.enums.Subject: node or link
+    cause_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    cause_label: Mapped[str] = mapped_column(String(200))
+    # The node a message leads with: the cause node, or a cut link's far end.
+    headline: Mapped[str] = mapped_column(String(200))
+    network_number: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    affected_node_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), nullable=False, server_default="{}", default=list
+    )
+    affected_nns: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), nullable=False, server_default="{}", default=list
+    )
+    peak_nodes: Mapped[int] = mapped_column(Integer, default=0)
+    installs: Mapped[int] = mapped_column(Integer, default=0)
+    members: Mapped[int] = mapped_column(Integer, default=0)
+    flapping: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index("ix_incident_open", "ended_at"),
+        Index("ix_incident_cause", "cause_kind", "cause_id"),
+    )
+
+
+class Outage(Base):
+    """One interval a node, device or link spent down, opened and closed with its transition."""
+
+    __tablename__ = "outage"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # ipam.enums.Subject
+    subject_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    # A node's or device's NN, or both ends' NNs for a link: listed under each.
+    network_numbers: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), nullable=False, server_default="{}", default=list
+    )
+    status: Mapped[str] = mapped_column(String(20))  # the observed status that opened it
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incident.id", ondelete="SET NULL"), index=True
+    )
+
+    __table_args__ = (
+        Index("ix_outage_subject", "kind", "subject_id", "started_at"),
+        Index("ix_outage_network_numbers", "network_numbers", postgresql_using="gin"),
+        # At most one open outage per subject: a second open is a bug, not a fact.
+        Index(
+            "uq_outage_open",
+            "kind",
+            "subject_id",
+            unique=True,
+            postgresql_where="ended_at IS NULL",
+        ),
+    )
+
+
+class Silence(Base):
+    """Changes of a node, device or incident recorded but notified to nobody until `until`."""
+
+    __tablename__ = "silence"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    scope: Mapped[str] = mapped_column(String(10))  # ipam.enums.SilenceScope
+    subject_id: Mapped[str] = mapped_column(String(64))  # node/device UUID or incident id
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_silence_subject", "scope", "subject_id", "until"),)
+
+
+class NotificationChannel(Base):
+    """An Apprise URL that gets readable messages about the events its filter lets through."""
+
+    __tablename__ = "notification_channel"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[str]] = mapped_column(
+        ARRAY(String(60)), nullable=False, server_default="{}", default=list
+    )
+    network_numbers: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), nullable=False, server_default="{}", default=list
+    )
+    incidents_only: Mapped[bool] = mapped_column(Boolean, default=True)
+    min_size: Mapped[int] = mapped_column(Integer, default=1)
+    daily_summary: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "api" or "file": channels from MESHKEEPER_NOTIFICATIONS_FILE are replaced at each start.
+    source: Mapped[str] = mapped_column(String(10), default="api")
+    # Delivery state, the same as a webhook's (daemon/webhooks.py delivers both).
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
+
+
+class NotificationDelivery(Base):
+    """One attempt to send one event's message to one channel."""
+
+    __tablename__ = "notification_delivery"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    channel_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notification_channel.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     routing_sources: Annotated[list[str], NoDecode] = []
     routing_interval_s: float = 60.0
     routing_timeout_s: float = 10.0
+    # Incidents and notifications (issue 15).
+    flap_transitions: int = 12
+    notify_hold_s: float = 0.0
+    notifications_file: Path | None = None
+    notify_interval_s: float = 5.0
 
     @field_validator("probe_networks", "webhook_deny_networks", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ from bench.run_all import BENCHES
 pytestmark = pytest.mark.peer  # nft / fping when present; skips without them
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
-NEEDS_REAL_DATA = {"topology", "routing"}
+NEEDS_REAL_DATA = {"topology", "routing", "incidents"}
 
 
 @pytest.mark.parametrize("name", sorted(n for n in BENCHES if (BENCH / f"{n}.py").exists()))

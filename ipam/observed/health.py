@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from ipam import models as m
-from ipam.enums import ObservedStatus
+from ipam.enums import ObservedStatus, Subject
 from ipam.errors import NotFound
+from ipam.incidents.availability import for_subject
 from ipam.records.changes import jsonable
 from ipam.routing.queries import routing_block
 
@@ -144,6 +146,7 @@ def node_health(session: Session, nn: int) -> dict[str, Any]:
         "devices": [device_health(d, o, nn) for d, o in devices],
         "links": _links_of(session, node.id, [d.id for d, _ in devices]),
         "routing": routing_block(session, nn, obs),
+        "availability": for_subject(session, Subject.NODE, node.id, datetime.now(UTC)),
     }
 
 
@@ -154,7 +157,9 @@ def one_device(session: Session, device_id: uuid.UUID) -> dict[str, Any]:
         raise NotFound(f"no device with id {device_id}", field="id")
     device, obs = found[0]
     nn = session.scalar(select(m.Node.network_number).where(m.Node.id == device.node_id))
-    return device_health(device, obs, nn)
+    answer = device_health(device, obs, nn)
+    answer["availability"] = for_subject(session, Subject.DEVICE, device.id, datetime.now(UTC))
+    return answer
 
 
 def nodes_by_state(observed: str | None, recorded: str | None) -> Select[Any]:

@@ -14,23 +14,32 @@ from ipam.topology.ospf import OspfGraph
 
 def load_nodes(session: Session) -> list[TopoNode]:
     """Every node with its recorded and observed state, in one query."""
+    # Columns, not entities: a whole mesh of ORM objects costs several times the query.
+    node = m.Node.__table__.c
     rows = session.execute(
-        select(m.Node, m.NodeObservation.status).outerjoin(
-            m.NodeObservation, m.NodeObservation.node_id == m.Node.id
-        )
+        select(
+            node.id,
+            node.network_number,
+            node.name,
+            node.type,
+            node.status,
+            m.NodeObservation.status,
+            node.latitude,
+            node.longitude,
+        ).outerjoin(m.NodeObservation, m.NodeObservation.node_id == node.id)
     )
     return [
         TopoNode(
-            id=str(node.id),
-            network_number=node.network_number,
-            name=node.name,
-            type=node.type,
-            status=node.status,
+            id=str(key),
+            network_number=nn,
+            name=name,
+            type=kind,
+            status=status,
             observed_status=observed,
-            latitude=node.latitude,
-            longitude=node.longitude,
+            latitude=lat,
+            longitude=lon,
         )
-        for node, observed in rows
+        for key, nn, name, kind, status, observed, lat, lon in rows
     ]
 
 
@@ -41,23 +50,24 @@ _FROM, _TO = m.Device.__table__.alias("from_device"), m.Device.__table__.alias("
 
 def load_links(session: Session) -> list[TopoLink]:
     """Every link collapsed onto the nodes of its two devices, in one query."""
-    a, b = _FROM, _TO
+    a, b, link = _FROM, _TO, m.Link.__table__.c
     rows = session.execute(
-        select(m.Link, a.c.node_id, b.c.node_id, m.LinkObservation.status)
-        .join(a, a.c.id == m.Link.from_device_id)
-        .join(b, b.c.id == m.Link.to_device_id)
-        .outerjoin(m.LinkObservation, m.LinkObservation.link_id == m.Link.id)
+        select(link.id, a.c.node_id, b.c.node_id, link.status, link.type, m.LinkObservation.status)
+        .select_from(m.Link.__table__)
+        .join(a, a.c.id == link.from_device_id)
+        .join(b, b.c.id == link.to_device_id)
+        .outerjoin(m.LinkObservation, m.LinkObservation.link_id == link.id)
     )
     return [
         TopoLink(
-            id=str(link.id),
+            id=str(key),
             from_node=str(from_node),
             to_node=str(to_node),
-            status=link.status,
-            type=link.type,
+            status=status,
+            type=kind,
             observed_status=observed,
         )
-        for link, from_node, to_node, observed in rows
+        for key, from_node, to_node, status, kind, observed in rows
     ]
 
 

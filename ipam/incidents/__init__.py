@@ -1,0 +1,1 @@
+"""Outages, availability, incidents with their causes, flapping and silences (issue 15)."""
