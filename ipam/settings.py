@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     join_rate_window_s: float = 60.0
     # Largest request body the API reads (the CSV import's limit); more is a 413.
     max_body_bytes: int = 10 * 1024 * 1024
+    # A request (head and body) must arrive whole within this many seconds; 408 after.
+    request_timeout_s: float = 30.0
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
+    # networks, "*" for any); none by default, so a client cannot choose its own address.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Event streams (SSE) open at once: per token, per client address, and in all; 429 beyond.
+    stream_max_per_token: int = 10
+    stream_max_per_client: int = 20
+    stream_max_total: int = 200
 
     # The daemon: one job per collector (0 disables a job).
     icmp_interval_s: float = 60.0
@@ -51,7 +60,7 @@ class Settings(BaseSettings):
     webhook_max_failures: int = 36
     exit_types: Annotated[list[str], NoDecode] = ["POP", "Supernode"]
 
-    @field_validator("probe_networks", mode="before")
+    @field_validator("probe_networks", "trusted_proxies", mode="before")
     @classmethod
     def _split_cidrs(cls, value: object) -> object:
         """Accept 'a/8,b/16' (or whitespace-separated) from the environment."""

@@ -250,9 +250,10 @@ def test_stream_without_cursor_starts_now_and_filters_by_type(live_api, sessions
 
 def test_stream_sends_heartbeats_when_idle(live_api, monkeypatch):
     from api import events as api_events
+    from api import stream_hub
 
     monkeypatch.setattr(api_events, "HEARTBEAT_S", 0.2)
-    monkeypatch.setattr(api_events, "POLL_INTERVAL_S", 0.05)
+    monkeypatch.setattr(stream_hub, "POLL_INTERVAL_S", 0.05)
     base, tokens = live_api
     headers = {"Authorization": f"Bearer {tokens['read_only']}"}
     beats = 0
