@@ -220,6 +220,9 @@ async def stream_events(
         raise HTTPException(401, "authentication required: send Authorization: Bearer <token>")
     start = _start_cursor(last_event_id, after)
     hub: StreamHub = request.app.state.stream_hub
+    digest = tokens.secret_digest(secret)
+    if hub.refused(digest):
+        raise HTTPException(401, "invalid or revoked token")
     client = request.client.host if request.client else "unknown"
     try:
         sub = hub.admit(client)
@@ -229,9 +232,10 @@ async def stream_events(
         sessions = request.app.state.sessions
         name, role, latest = await to_thread.run_sync(_check, sessions, secret)
         if name is None or role is None:
+            hub.refuse(digest)
             raise HTTPException(401, "invalid or revoked token")
         # Every role may read events (read_only is the least); require() says the same.
-        published = hub.subscribe(sub, tokens.secret_digest(secret), latest)
+        published = hub.subscribe(sub, digest, latest)
     except TooManyStreams as exc:
         hub.release(sub)
         raise HTTPException(429, str(exc), headers={"Retry-After": "10"}) from None

@@ -100,10 +100,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 self._unsupported_upgrade_warning()
 
     def on_message_begin(self) -> None:
-        """A new request: its head is counted from zero."""
+        """A new request: its fields are counted from zero (its bytes already are)."""
         super().on_message_begin()
         self._in_head = True
-        self._head_bytes = 0
         self._header_count = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:

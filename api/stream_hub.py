@@ -38,6 +38,11 @@ BATCH = 500
 # Batches a stream may have waiting; a client that reads slower than this is dropped (it
 # reconnects with Last-Event-ID and loses nothing) rather than held in memory.
 MAX_PENDING = 64
+# Secrets found to be no live token are answered 401 from memory for this long: a storm of
+# one bad token costs one lookup. Safe: a new token's secret is random, and a revoked or
+# deleted token never comes back.
+REFUSED_TTL_S = 10.0
+MAX_REFUSED = 4096
 
 Batch = list[dict[str, Any]]
 
@@ -95,6 +100,7 @@ class StreamHub:
         self._cursor: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._rechecked = 0.0
+        self._refused: dict[str, float] = {}
 
     @property
     def cursor(self) -> int | None:
@@ -111,6 +117,17 @@ class StreamHub:
         self._admitted.add(sub)
         self._per_client[client] += 1
         return sub
+
+    def refused(self, digest: str) -> bool:
+        """Whether this secret was found to be no live token a moment ago."""
+        until = self._refused.get(digest)
+        return until is not None and until > time.monotonic()
+
+    def refuse(self, digest: str) -> None:
+        """Remember a secret that is no live token (bounded: the oldest is forgotten)."""
+        if len(self._refused) >= MAX_REFUSED:
+            del self._refused[next(iter(self._refused))]
+        self._refused[digest] = time.monotonic() + REFUSED_TTL_S
 
     def subscribe(self, sub: Subscription, digest: str, latest: int) -> int:
         """Start feeding an admitted stream of a checked token; returns the poller's cursor."""
@@ -156,10 +173,11 @@ class StreamHub:
                     for sub in self._fed():
                         sub.end("database unavailable")
                     return
-                if live is not None:
+                if digests is not None and live is not None:
                     self._rechecked = time.monotonic()
+                    # Only the tokens asked about: one that joined during the poll is unjudged.
                     for sub in self._fed():
-                        if sub.digest not in live:
+                        if sub.digest in digests and sub.digest not in live:
                             sub.end("token revoked")
                 if found:
                     self._cursor = found[-1]["id"]
