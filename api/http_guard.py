@@ -135,11 +135,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _timed_out(self) -> None:
         self._deadline = None
-        cycle = self.cycle
-        if cycle is not None and cycle.response_started and not cycle.response_complete:
-            return  # already answering (an early 413, say): let the answer finish
-        if self.cycle is None and self._head_bytes == 0:
-            self.transport.close()  # a connection that never sent a byte: nothing to answer
+        if self._in_head:
+            if self._head_bytes == 0:
+                self.transport.close()  # a connection that never sent a byte: nothing to answer
+                return
+        elif self.cycle.response_started:
+            # Answered before its body came (an early 413, say): let the answer finish, and
+            # wait no longer for the rest of a body nobody reads.
+            if self.cycle.response_complete:
+                self.transport.close()
             return
         self._refuse(408, f"the request did not arrive within {self.request_timeout_s:g} s")
 
