@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.deps import DbSession, Reader, bearer
 from api.resources import ERRORS
+from api.schemas.common import ErrorBody
 from api.stream_hub import StreamHub, Subscription, TooManyStreams
 from ipam.errors import Invalid
 from ipam.records import events, tokens
@@ -200,7 +201,10 @@ class EventStreamResponse(StreamingResponse):
     "/stream/",
     summary="Server-Sent Events: every new event, resumable with Last-Event-ID",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        429: {"model": ErrorBody, "description": "too many open streams (see Retry-After)"},
+    },
 )
 async def stream_events(
     request: Request,
