@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine, text
 
 from api import (
@@ -27,9 +28,11 @@ from api import (
     ui,
     webhooks,
 )
+from api.body_first import ReadBodyFirst
 from api.body_limit import BodyLimit
 from api.cache import ResponseCache
 from api.limits import InFlightLimit
+from api.stream_hub import StreamHub
 from ipam.db import make_sessionmaker
 from ipam.settings import Settings
 
@@ -43,7 +46,9 @@ def _version() -> str:
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
     """Build the app over an engine the caller owns (the CLI, or a test)."""
-    app = FastAPI(
+    # The docs' scripts and styles are served from the package, not a CDN: the docs work on
+    # a mesh with no way out to the internet.
+    app = FastAPIOffline(
         title="meshkeeper",
         version=_version(),
         description="Source of truth and live watch for a community mesh network.",
@@ -52,8 +57,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.response_cache = ResponseCache()
+    app.state.stream_hub = StreamHub(app.state.sessions, settings)
     errors.install(app)
     app.add_middleware(InFlightLimit)
+    app.add_middleware(ReadBodyFirst)  # outside the limit: a slow body holds no slot
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     metrics.install(app)
     # The record resources first: they carry most requests, and routes are tried in order.
@@ -77,7 +84,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     ):
         app.include_router(router)
 
-    @app.get("/api/v1/", tags=["health"], summary="Health check (no auth)")
+    # HEAD too: uptime monitors ask with it (RFC 9110, 9.3.2: a GET resource should answer it).
+    @app.api_route(
+        "/api/v1/", methods=["GET", "HEAD"], tags=["health"], summary="Health check (no auth)"
+    )
     def health_check(request: Request) -> Any:
         try:
             with engine.connect() as conn:

@@ -67,7 +67,8 @@ class Caller:
     role: TokenRole
 
 
-def _bearer(request: Request) -> str | None:
+def bearer(request: Request) -> str | None:
+    """The secret of an `Authorization: Bearer` (or `Token`) header, if any."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() in ("bearer", "token") and secret.strip():
@@ -80,7 +81,7 @@ def require(role: TokenRole) -> Callable[..., Caller]:
 
     def check(request: Request, session: DbSession) -> Caller:
         # The request's own session: one connection per request, token check included.
-        secret = _bearer(request)
+        secret = bearer(request)
         if secret is None:
             caller = person_of(request, session)
         else:

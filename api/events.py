@@ -8,31 +8,31 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import anyio
 from anyio import to_thread
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import Receive, Scope, Send
 
-from api.deps import DbSession, Reader
+from api.deps import DbSession, Reader, bearer
 from api.resources import ERRORS
+from api.schemas.common import ErrorBody
+from api.stream_hub import StreamHub, Subscription, TooManyStreams
 from ipam.errors import Invalid
-from ipam.records import events
+from ipam.records import events, tokens
 
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 MAX_CURSOR = 2**63 - 1
-# The stream polls the table this often (new events arrive within about this delay) and
-# writes a comment line when it has been silent this long, so proxies keep the connection.
-POLL_INTERVAL_S = 0.5
+# A stream writes a comment line when it has been silent this long, so proxies keep the
+# connection (new events reach it within api/stream_hub.py's poll interval).
 HEARTBEAT_S = 15.0
 STREAM_BATCH = 500
 # Reconnect delay the stream suggests to EventSource clients (WHATWG HTML, "retry" field).
@@ -106,14 +106,21 @@ def format_event(event: dict[str, Any]) -> str:
 
 
 def _fetch(sessions: sessionmaker[Session], cursor: int, type_filter: str | None) -> list:
-    # A fresh session per poll: no connection is held while the stream sleeps.
+    # A short session per catch-up read: no connection is held while the stream waits.
     with sessions() as session:
-        return events.events_after(session, cursor, type_filter, STREAM_BATCH)
+        found = events.events_after(session, cursor, type_filter, STREAM_BATCH)
+        session.rollback()
+    return found
 
 
-def _latest(sessions: sessionmaker[Session]) -> int:
+def _check(sessions: sessionmaker[Session], secret: str) -> tuple[str | None, str | None, int]:
+    # The token and the newest event id in one short transaction, ended before returning:
+    # a stream never leaves a session open ("idle in transaction") behind it.
     with sessions() as session:
-        return events.latest_id(session)
+        identity = tokens.identify(session, secret)
+        latest = events.latest_id(session) if identity.name is not None else 0
+        session.rollback()
+    return identity.name, identity.role, latest
 
 
 def _start_cursor(last_event_id: str | None, after: int | None) -> int | None:
@@ -130,14 +137,19 @@ def _start_cursor(last_event_id: str | None, after: int | None) -> int | None:
 
 
 async def _stream(
-    request: Request, sessions: sessionmaker[Session], cursor: int, type_filter: str | None
+    sessions: sessionmaker[Session],
+    sub: Subscription,
+    cursor: int,
+    published: int,
+    type_filter: str | None,
 ) -> AsyncIterator[str]:
     global open_streams
     open_streams += 1
     try:
         yield f"retry: {RETRY_MS}\n: connected at event {cursor}\n\n"
-        last_write = time.monotonic()
-        while not await request.is_disconnected():
+        # Catch up from the client's own cursor to where the shared poller stood when this
+        # stream joined it; from then on the poller's batches carry everything newer.
+        while cursor < published:
             try:
                 found = await to_thread.run_sync(_fetch, sessions, cursor, type_filter)
             except SQLAlchemyError as exc:
@@ -148,27 +160,54 @@ async def _stream(
             for event in found:
                 yield format_event(event)
                 cursor = event["id"]
-            if found:
-                last_write = time.monotonic()
-            if len(found) == STREAM_BATCH:
-                continue  # more waiting: no sleep
-            if time.monotonic() - last_write >= HEARTBEAT_S:
-                yield ": heartbeat\n\n"
-                last_write = time.monotonic()
-            await anyio.sleep(POLL_INTERVAL_S)
+            if len(found) < STREAM_BATCH:
+                break
+        while sub.ended is None:
+            batch = await sub.next_batch(HEARTBEAT_S)
+            if batch is None:
+                if sub.ended is None:
+                    yield ": heartbeat\n\n"
+                continue
+            for event in batch:
+                # A batch may repeat what the catch-up sent; ids say which are new.
+                if event["id"] > cursor and events.matches(event["type"], type_filter):
+                    yield format_event(event)
+                    cursor = event["id"]
     finally:
         open_streams -= 1
+
+
+class EventStreamResponse(StreamingResponse):
+    """A stream that gives its slots back however it ends, even before its first byte."""
+
+    def __init__(self, content: AsyncIterator[str], hub: StreamHub, sub: Subscription) -> None:
+        super().__init__(
+            content,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self.hub = hub
+        self.sub = sub
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Stream, then free the stream's slots."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.hub.release(self.sub)
 
 
 @router.get(
     "/stream/",
     summary="Server-Sent Events: every new event, resumable with Last-Event-ID",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        429: {"model": ErrorBody, "description": "too many open streams (see Retry-After)"},
+    },
 )
 async def stream_events(
     request: Request,
-    caller: Reader,
     after: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None,
     event_type: TypeFilter = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
@@ -176,14 +215,36 @@ async def stream_events(
     """Stream events as `id:`/`event:`/`data:` records; resume after Last-Event-ID or ?after=.
 
     With neither, the stream starts at the newest event (only what happens from now on).
-    A comment line is sent after 15 s of silence so idle connections stay open.
+    A comment line is sent after 15 s of silence so idle connections stay open. Streams are
+    bounded per client address, per token and in all (429 beyond), and a stream ends within
+    seconds of its token being revoked.
     """
-    sessions = request.app.state.sessions
-    cursor = _start_cursor(last_event_id, after)
-    if cursor is None:
-        cursor = await to_thread.run_sync(_latest, sessions)
-    return StreamingResponse(
-        _stream(request, sessions, cursor, event_type),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    secret = bearer(request)
+    if secret is None:
+        raise HTTPException(401, "authentication required: send Authorization: Bearer <token>")
+    start = _start_cursor(last_event_id, after)
+    hub: StreamHub = request.app.state.stream_hub
+    digest = tokens.secret_digest(secret)
+    if hub.refused(digest):
+        raise HTTPException(401, "invalid or revoked token")
+    client = request.client.host if request.client else "unknown"
+    try:
+        sub = hub.admit(client)
+    except TooManyStreams as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": "10"}) from None
+    try:
+        sessions = request.app.state.sessions
+        name, role, latest = await to_thread.run_sync(_check, sessions, secret)
+        if name is None or role is None:
+            hub.refuse(digest)
+            raise HTTPException(401, "invalid or revoked token")
+        # Every role may read events (read_only is the least); require() says the same.
+        published = hub.subscribe(sub, digest, latest)
+    except TooManyStreams as exc:
+        hub.release(sub)
+        raise HTTPException(429, str(exc), headers={"Retry-After": "10"}) from None
+    except BaseException:
+        hub.release(sub)
+        raise
+    cursor = latest if start is None else start
+    return EventStreamResponse(_stream(sessions, sub, cursor, published, event_type), hub, sub)

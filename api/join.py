@@ -4,8 +4,9 @@ The limit is `settings.join_rate_limit` requests per `settings.join_rate_window_
 client address, kept in memory by each app instance (several API processes each keep their
 own count, so the effective limit is per process). The address is the TCP peer's: behind a
 reverse proxy every request comes from the proxy, and all clients share one budget, unless
-the operator runs uvicorn with `--forwarded-allow-ips=<proxy address>` (and the proxy sets
-X-Forwarded-For), so that uvicorn puts the real client address in its place.
+the proxy is listed in `MESHKEEPER_TRUSTED_PROXIES` (and sets X-Forwarded-For), so that
+uvicorn puts the real client address in its place (api/serving.py); from anyone else the
+header is ignored, so a client cannot rotate it for a fresh budget.
 
 A geocoder may be plugged in by setting `app.state.geocoder` to an `ipam.records.join.Geocoder`;
 without one, a request for a new building must carry latitude and longitude.

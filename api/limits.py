@@ -15,7 +15,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 # anyio's default thread limiter is 40; the engine's pool holds 50 connections.
 IN_FLIGHT = 40
 
-# Long-lived answers that hold no connection while they wait (they open one per poll).
+# Long-lived answers that hold no connection while they wait: event streams share one
+# poller and are bounded by api/stream_hub.py (per client, per token, in all).
 UNBOUNDED_PREFIXES = ("/api/v1/events/stream", "/metrics")
 
 

@@ -32,10 +32,6 @@ from ipam.settings import Settings, get_settings
 log = logging.getLogger("meshkeeper")
 T = TypeVar("T")
 
-# After SIGTERM, requests in flight get this long (an open event stream or a stalled upload
-# would otherwise hold the exit forever); the daemon's batch in hand goes on meanwhile.
-HTTP_GRACE_S = 3
-
 
 def open_database(settings: Settings, *, run_migrations: bool = True) -> Engine:
     """Connect (starting the embedded server when no URL is set) and migrate to head."""
@@ -65,18 +61,9 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
     import uvicorn
 
     from api.app import create_app
+    from api.serving import server_config
 
-    app = create_app(settings, engine)
-    config = uvicorn.Config(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        # The access log (one line per request) follows MESHKEEPER_LOG_LEVEL: off above INFO.
-        log_level=logging.getLevelName(settings.log_level.upper()),
-        lifespan="off",
-        timeout_graceful_shutdown=HTTP_GRACE_S,
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(create_app(settings, engine), settings))
     # The signals are ours: uvicorn's own handling re-raises SIGTERM once it has stopped,
     # which kills the process before the daemon below finishes the batch in hand.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]

@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     # The console: how long a sign-in lasts, and the map's tile layer ("" draws no tiles).
     console_session_hours: float = 12.0
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    # A request (head and body) must arrive whole within this many seconds; 408 after.
+    request_timeout_s: float = 30.0
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
+    # networks, "*" for any); none by default, so a client cannot choose its own address.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Event streams (SSE) open at once: per token, per client address, and in all; 429 beyond.
+    stream_max_per_token: int = 10
+    stream_max_per_client: int = 20
+    stream_max_total: int = 200
 
     # The daemon: one job per collector (0 disables a job).
     icmp_interval_s: float = 60.0
@@ -66,6 +75,7 @@ class Settings(BaseSettings):
     notify_interval_s: float = 5.0
 
     @field_validator("probe_networks", "webhook_deny_networks", mode="before")
+    @field_validator("probe_networks", "trusted_proxies", mode="before")
     @classmethod
     def _split_cidrs(cls, value: object) -> object:
         """Accept 'a/8,b/16' (or whitespace-separated) from the environment."""

@@ -1,4 +1,8 @@
-"""An app served by a real uvicorn in a thread on a free loopback port, for tests."""
+"""An app served by a real uvicorn in a thread on a free loopback port, for tests.
+
+The server is configured as `meshkeeper run` configures it (api/serving.py), from the app's
+own settings, so the tests meet the protocol limits and proxy rules a real client meets.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from typing import Any
 
 import uvicorn
 
+from api.serving import server_config
+
 
 @contextmanager
 def served(app: Any) -> Iterator[str]:
@@ -18,7 +24,9 @@ def served(app: Any) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    local = {"http_host": "127.0.0.1", "log_level": "warning"}
+    settings = app.state.settings.model_copy(update=local)
+    server = uvicorn.Server(server_config(app, settings, port=port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

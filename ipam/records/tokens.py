@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -59,6 +60,21 @@ def identify(session: Session, secret: str) -> Identity:
         return Identity(None, None, versions.current(session))
     row = session.execute(_IDENTIFY, {"prefix": secret[:PREFIX_LEN], "digest": _hash(secret)}).one()
     return Identity(row[0], row[1], (int(row[2]), int(row[3])))
+
+
+def secret_digest(secret: str) -> str:
+    """What is stored of a secret: its SHA-256, in hex."""
+    return _hash(secret)
+
+
+def live_digests(session: Session, digests: Collection[str]) -> set[str]:
+    """Which of these stored digests still belong to a token that is not revoked."""
+    if not digests:
+        return set()
+    stmt = select(m.ApiToken.key_hash).where(
+        m.ApiToken.key_hash.in_(list(digests)), m.ApiToken.revoked_at.is_(None)
+    )
+    return set(session.scalars(stmt))
 
 
 def list_tokens(session: Session) -> list[m.ApiToken]:

@@ -250,9 +250,10 @@ def test_stream_without_cursor_starts_now_and_filters_by_type(live_api, sessions
 
 def test_stream_sends_heartbeats_when_idle(live_api, monkeypatch):
     from api import events as api_events
+    from api import stream_hub
 
     monkeypatch.setattr(api_events, "HEARTBEAT_S", 0.2)
-    monkeypatch.setattr(api_events, "POLL_INTERVAL_S", 0.05)
+    monkeypatch.setattr(stream_hub, "POLL_INTERVAL_S", 0.05)
     base, tokens = live_api
     headers = {"Authorization": f"Bearer {tokens['read_only']}"}
     beats = 0
@@ -266,3 +267,32 @@ def test_stream_sends_heartbeats_when_idle(live_api, monkeypatch):
                 if beats == 2:
                     break
     assert beats == 2
+
+
+def test_streams_joining_the_shared_poller_miss_nothing_while_writers_commit(live_api, sessions):
+    """Catch-up from a cursor, then the shared poller's batches: every id once, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, tokens = live_api
+    headers = {"Authorization": f"Bearer {tokens['read_only']}"}
+    for n in range(20):
+        status_event(sessions, f"old-{n}", "up", "down")
+    url = f"{base}/api/v1/events/stream/"
+
+    def write(n: int) -> None:
+        status_event(sessions, f"dev-{n}", "down", "up")
+
+    # Two streams: one joins while the writers commit, from the start and from the middle.
+    with (
+        httpx.Client(trust_env=False, timeout=10) as client,
+        ThreadPoolExecutor(4) as writers,
+        client.stream("GET", url, params={"after": 0}, headers=headers) as first,
+    ):
+        lines = first.iter_lines()
+        done = writers.map(write, range(100))
+        with client.stream("GET", url, params={"after": 10}, headers=headers) as second:
+            later = read_events(second.iter_lines(), 110, timeout=15)
+        everything = read_events(lines, 120, timeout=15)
+        list(done)
+    assert [int(e["id"]) for e in everything] == list(range(1, 121))
+    assert [int(e["id"]) for e in later] == list(range(11, 121))
