@@ -19,12 +19,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Receive, Scope, Send
 
-from api.deps import DbSession, Reader, bearer
+from api.deps import SESSION_COOKIE, DbSession, Reader, bearer
 from api.resources import ERRORS
 from api.schemas.common import ErrorBody
 from api.stream_hub import StreamHub, Subscription, TooManyStreams
 from ipam.errors import Invalid
-from ipam.records import events, tokens
+from ipam.records import events, people, tokens
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +113,21 @@ def _fetch(sessions: sessionmaker[Session], cursor: int, type_filter: str | None
     return found
 
 
-def _check(sessions: sessionmaker[Session], secret: str) -> tuple[str | None, str | None, int]:
-    # The token and the newest event id in one short transaction, ended before returning:
-    # a stream never leaves a session open ("idle in transaction") behind it.
+def _check(
+    sessions: sessionmaker[Session], secret: str, console: bool
+) -> tuple[str | None, str | None, int]:
+    # The token (or the console's sign-in) and the newest event id in one short transaction,
+    # ended before returning: a stream never leaves a session open ("idle in transaction").
     with sessions() as session:
-        identity = tokens.identify(session, secret)
-        latest = events.latest_id(session) if identity.name is not None else 0
+        if console:
+            who = people.signed_in(session, secret)
+            name, role = (who.username, who.role.value) if who else (None, None)
+        else:
+            identity = tokens.identify(session, secret)
+            name, role = identity.name, identity.role
+        latest = events.latest_id(session) if name is not None else 0
         session.rollback()
-    return identity.name, identity.role, latest
+    return name, role, latest
 
 
 def _start_cursor(last_event_id: str | None, after: int | None) -> int | None:
@@ -220,6 +227,11 @@ async def stream_events(
     seconds of its token being revoked.
     """
     secret = bearer(request)
+    # The console's status page follows the stream with its sign-in cookie (an EventSource
+    # cannot send headers); a GET changes nothing, so no CSRF token is asked for.
+    console = secret is None and SESSION_COOKIE in request.cookies
+    if console:
+        secret = request.cookies[SESSION_COOKIE]
     if secret is None:
         raise HTTPException(401, "authentication required: send Authorization: Bearer <token>")
     start = _start_cursor(last_event_id, after)
@@ -234,7 +246,7 @@ async def stream_events(
         raise HTTPException(429, str(exc), headers={"Retry-After": "10"}) from None
     try:
         sessions = request.app.state.sessions
-        name, role, latest = await to_thread.run_sync(_check, sessions, secret)
+        name, role, latest = await to_thread.run_sync(_check, sessions, secret, console)
         if name is None or role is None:
             hub.refuse(digest)
             raise HTTPException(401, "invalid or revoked token")

@@ -25,7 +25,7 @@ from anyio import to_thread
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ipam.records import events, tokens
+from ipam.records import events, people, tokens
 from ipam.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,12 @@ class StreamHub:
         # One short session per poll, in one worker thread, for every stream at once.
         with self.sessions() as session:
             found = events.events_after(session, cursor, None, BATCH)
-            live = tokens.live_digests(session, digests) if digests is not None else None
+            # A stream is a token's or a console sign-in's: either may end (revoked, signed out).
+            live = (
+                tokens.live_digests(session, digests)
+                | people.live_session_digests(session, digests)
+                if digests is not None
+                else None
+            )
             session.rollback()
         return found, live

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -128,6 +129,22 @@ def signed_in(session: Session, key: str) -> SignedIn | None:
         )
     ).first()
     return SignedIn(row[0], TokenRole(row[1]), row[2]) if row else None
+
+
+def live_session_digests(session: Session, digests: Collection[str]) -> set[str]:
+    """Which of these digests still belong to a live session (signed in, not expired, enabled)."""
+    if not digests:
+        return set()
+    stmt = (
+        select(m.ConsoleSession.key_hash)
+        .join(m.Person, m.Person.id == m.ConsoleSession.person_id)
+        .where(
+            m.ConsoleSession.key_hash.in_(list(digests)),
+            m.ConsoleSession.expires_at > datetime.now(UTC),
+            m.Person.disabled_at.is_(None),
+        )
+    )
+    return set(session.scalars(stmt))
 
 
 def sign_out(session: Session, key: str) -> None:
