@@ -74,8 +74,7 @@ class Settings(BaseSettings):
     notifications_file: Path | None = None
     notify_interval_s: float = 5.0
 
-    @field_validator("probe_networks", "webhook_deny_networks", mode="before")
-    @field_validator("probe_networks", "trusted_proxies", mode="before")
+    @field_validator("probe_networks", "webhook_deny_networks", "trusted_proxies", mode="before")
     @classmethod
     def _split_cidrs(cls, value: object) -> object:
         """Accept 'a/8,b/16' (or whitespace-separated) from the environment."""

@@ -49,6 +49,12 @@ def node_page(
         addresses=addressing.addresses_for(nn).to_dict(),
         graph=_graph(request, session, nn),
         history=history_rows(session, "nodes", uuid.UUID(str(node["id"])))[-10:],
+        outages=session.scalars(
+            select(m.Outage)
+            .where(m.Outage.network_numbers.any(nn))
+            .order_by(m.Outage.started_at.desc())
+            .limit(10)
+        ).all(),
     )
 
 

@@ -1,4 +1,5 @@
-"""What is wrong right now: nodes down or only visible, devices down, drift, for the console."""
+"""What is wrong right now: open incidents, nodes down or only visible, devices down, flapping
+nodes and drift, for the console."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipam import models as m
-from ipam.enums import NodeStatus, ObservedStatus
+from ipam.enums import NodeStatus, ObservedStatus, Subject
+from ipam.incidents.store import body as incident_body
 from ipam.records.changes import jsonable
 
 
@@ -53,10 +55,30 @@ def _devices_down(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+def _open_incidents(session: Session) -> list[dict[str, Any]]:
+    stmt = select(m.Incident).where(m.Incident.ended_at.is_(None))
+    return [incident_body(i) for i in session.scalars(stmt.order_by(m.Incident.started_at.desc()))]
+
+
+def _flapping(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(m.Node.network_number, m.Node.name, m.Monitored.flapping_since)
+        .join(m.Monitored, m.Monitored.subject_id == m.Node.id)
+        .where(m.Monitored.kind == Subject.NODE, m.Monitored.flapping_since.is_not(None))
+        .order_by(m.Monitored.flapping_since.desc())
+    )
+    return [
+        {"network_number": nn, "name": name, "since": jsonable(since)} for nn, name, since in rows
+    ]
+
+
 def wrong_now(session: Session) -> dict[str, Any]:
-    """Active nodes down, nodes only visible, Active devices down, and drift findings."""
+    """Open incidents, Active nodes down, nodes only visible, Active devices down, flapping
+    nodes, and drift findings."""
     active = m.Node.status == NodeStatus.ACTIVE
     return {
+        "incidents": _open_incidents(session),
+        "flapping": _flapping(session),
         "nodes_down": _nodes(session, active, m.NodeObservation.status == ObservedStatus.DOWN),
         "nodes_visible": _nodes(session, m.NodeObservation.status == ObservedStatus.VISIBLE),
         "devices_down": _devices_down(session),
