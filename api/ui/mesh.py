@@ -51,7 +51,7 @@ def node_page(
         history=history_rows(session, "nodes", uuid.UUID(str(node["id"])))[-10:],
         outages=session.scalars(
             select(m.Outage)
-            .where(m.Outage.network_numbers.any(nn))
+            .where(m.Outage.network_numbers.contains([nn]))
             .order_by(m.Outage.started_at.desc())
             .limit(10)
         ).all(),
