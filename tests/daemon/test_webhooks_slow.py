@@ -122,7 +122,7 @@ async def test_a_claim_whose_sender_died_is_delivered_after_its_lease(sessions, 
     hook_id = subscribe(sessions, receiver_.url)
     emit(sessions, "node.created")
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
-    claim = await asyncio.to_thread(wh._claim_committed, sessions, hook_id, t0)
+    claim = await asyncio.to_thread(wh._claim_committed, sessions, wh.WEBHOOKS, hook_id, t0)
     assert claim is not None and claim.event["id"] == 1
     lease = timedelta(seconds=wh.DELIVERY_TIMEOUT_S + wh.LEASE_MARGIN_S)
     async with httpx.AsyncClient(trust_env=False) as client:
