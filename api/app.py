@@ -20,6 +20,7 @@ from api import (
     numbers,
     prefixes,
     resources,
+    series,
     topology,
     webhooks,
 )
@@ -64,6 +65,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         join.router,
         topology.router,
         health.router,
+        series.router,
         events.router,
         webhooks.router,
         mapdata.router,

@@ -6,6 +6,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.polling import poll_icmp
+from daemon.rollups import roll_up_history
 from daemon.scheduler import Job
 from daemon.snmp_poll import poll_snmp
 from daemon.uisp_sync import sync_uisp
@@ -28,4 +29,8 @@ def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
         # UISP only when a server is configured: without one there is nothing to sync.
         "uisp": (sync_uisp, settings.uisp_interval_s if settings.uisp_url else 0),
         "webhooks": (deliver_webhooks, settings.webhook_interval_s),
+        "history": (
+            roll_up_history,
+            settings.history_rollup_interval_s if settings.history_enabled else 0,
+        ),
     }

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from ipam import models as m
 from ipam.enums import DeviceStatus, LinkStatus, NodeStatus
 from ipam.enums import ObservedStatus as S
+from ipam.observed.history import record_ping
 from ipam.observed.rules import State, Thresholds, drifted, link_status, node_status, step
 from ipam.records.changes import write_event
 from ipam.records.versions import bump_observed
@@ -95,6 +96,7 @@ def apply_ping_results(
     results: Iterable[DeviceResult],
     now: datetime,
     limits: Thresholds = Thresholds(),
+    history: bool = True,
 ) -> Outcome:
     """Fold ICMP verdicts into device state; transitions become events in this transaction."""
     results = list(results)
@@ -127,6 +129,8 @@ def apply_ping_results(
                 network_number=nn,
             )
             outcome.note("device", device.name or str(device.id), before, state.status)
+    if history:
+        record_ping(session, results, now)
     session.flush()
     bump_observed(session)
     touched_nodes = {devices[r.device_id].node_id for r in results}

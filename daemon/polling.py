@@ -125,6 +125,6 @@ async def poll_icmp(
 
     def apply() -> Outcome:
         with transaction(sessions) as session:
-            return apply_ping_results(session, results, now, limits)
+            return apply_ping_results(session, results, now, limits, settings.history_enabled)
 
     return await asyncio.to_thread(apply)

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     uisp_aliases: Annotated[dict[str, int], NoDecode] = {"sn1": 227, "sn3": 713}
     webhook_max_failures: int = 36
     exit_types: Annotated[list[str], NoDecode] = ["POP", "Supernode"]
+    # Measurement history (ipam/observed/history.py): samples per poll, then rollups.
+    history_enabled: bool = True
+    history_raw_days: float = 7.0
+    history_5m_days: float = 90.0
+    history_hourly_days: float = 730.0
+    history_rollup_interval_s: float = 300.0
 
     @field_validator("probe_networks", mode="before")
     @classmethod
