@@ -70,7 +70,7 @@ def _stepped(
         f"AND bucket >= :since AND bucket < :cut AND {metric}_n IS NOT NULL UNION ALL "
     )
     sql = (
-        f"WITH parts AS ({rollup if tier.name != RAW else ''}{raw}) "
+        f"WITH parts (t, lo, total, hi, n) AS ({rollup if tier.name != RAW else ''}{raw}) "
         "SELECT date_bin(:step, t, :origin) AS b, min(lo), sum(total) / sum(n), max(hi), sum(n) "
         "FROM parts GROUP BY b ORDER BY b"
     )
@@ -141,7 +141,8 @@ def device_series(
         if tier.name != RAW:
             mark = done_until(session).get(tier.name)
             if mark is not None:
-                cut = min(max(floor_time(mark, tier.resolution_s, ORIGIN), start), until)
+                # The rollup's last bucket holds samples up to its mark; newer ones are raw.
+                cut = min(max(mark, start), until)
         answer["points"] = _stepped(session, device_id, metric, tier, cut, (start, until), step_s)
     if runs is not None:
         answer["reboots"] = [jsonable(at) for at in runs.reboots]
