@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import TypeAdapter
 
+from api.cache import cached_json
 from api.deps import DbSession, Reader
 from api.resources import ERRORS
 from ipam.errors import Invalid
@@ -16,6 +19,7 @@ from ipam.observed.series import device_series
 from ipam.observed.series_rules import METRICS, StepError, parse_step
 
 router = APIRouter(prefix="/api/v1", tags=["health"], responses=ERRORS)
+ANSWER: TypeAdapter[Any] = TypeAdapter(dict[str, Any])
 
 
 @router.get("/devices/{device_id}/series/", summary="One metric of a device over time")
@@ -28,19 +32,26 @@ def series(
     since: datetime | None = None,
     until: datetime | None = None,
     step: Annotated[str | None, Query(max_length=20, description="seconds, or 5m / 1h")] = None,
-) -> Any:
+) -> Response:
     """Raw points (no step), or min/avg/max per step from raw or rollup rows, whichever fits."""
     try:
         step_s = None if step is None else parse_step(step)
     except StepError as exc:
         raise Invalid(str(exc), field="step") from exc
-    return device_series(
+    # Cached like the health answers: samples only come with a poll, which bumps the observed
+    # version, and the bytes come from pydantic-core (thousands of points in milliseconds).
+    return cached_json(
+        request,
         session,
-        device_id,
-        metric,
-        since=since,
-        until=until,
-        step_s=step_s,
-        now=datetime.now(UTC),
-        kept=tiers(request.app.state.settings),
+        ANSWER,
+        lambda: device_series(
+            session,
+            device_id,
+            metric,
+            since=since,
+            until=until,
+            step_s=step_s,
+            now=datetime.now(UTC),
+            kept=tiers(request.app.state.settings),
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,25 +27,23 @@ from ipam.records.changes import jsonable
 DEFAULT_RANGE = timedelta(days=1)
 
 
-def _g(value: Any) -> float | None:
-    """A figure to the 7 significant digits the REAL columns hold (no float4 noise digits)."""
-    return None if value is None else float(f"{float(value):.7g}")
-
-
 def _utc(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def _raw_sql(metric: str) -> str:
+    return (
+        f"SELECT at AS b, {metric} AS v FROM device_sample WHERE device_id = :d "
+        f"AND at >= :since AND at < :until AND {metric} IS NOT NULL"
+    )
 
 
 def _raw(
     session: Session, device_id: uuid.UUID, metric: str, since: datetime, until: datetime
 ) -> list[tuple[datetime, float]]:
     rows = session.execute(
-        text(
-            f"SELECT at, {metric} FROM device_sample WHERE device_id = :d AND at >= :since "
-            f"AND at < :until AND {metric} IS NOT NULL ORDER BY at"
-        ),
-        {"d": device_id, "since": since, "until": until},
-    )
+        text(_raw_sql(metric) + " ORDER BY at"), {"d": device_id, "since": since, "until": until}
+    ).all()
     return [(at, float(value)) for at, value in rows]
 
 
@@ -69,10 +68,14 @@ def _stepped(
         f"{metric}_max::float8, {metric}_n FROM {TABLES[tier.name]} WHERE device_id = :d "
         f"AND bucket >= :since AND bucket < :cut AND {metric}_n IS NOT NULL UNION ALL "
     )
+    # Answered as REAL (uptime as double): PostgreSQL prints the shortest text that reads
+    # back as the same float4, so 12.3 stays 12.3 and not 12.300000190734863.
+    kind = "float8" if metric == "uptime_s" else "real"
     sql = (
         f"WITH parts (t, lo, total, hi, n) AS ({rollup if tier.name != RAW else ''}{raw}) "
-        "SELECT date_bin(:step, t, :origin) AS b, min(lo), sum(total) / sum(n), max(hi), sum(n) "
-        "FROM parts GROUP BY b ORDER BY b"
+        f"SELECT date_bin(:step, t, :origin) AS b, min(lo)::{kind} AS lo, "
+        f"(sum(total) / sum(n))::{kind} AS avg, max(hi)::{kind} AS hi, sum(n) AS n "
+        "FROM parts GROUP BY b"
     )
     params = {
         "d": device_id,
@@ -82,10 +85,21 @@ def _stepped(
         "step": timedelta(seconds=step_s),
         "origin": ORIGIN,
     }
-    return [
-        {"at": jsonable(b), "min": _g(lo), "avg": _g(avg), "max": _g(hi), "n": int(n)}
-        for b, lo, avg, hi, n in session.execute(text(sql), params)
-    ]
+    return _as_json(session, sql, params, "'min', lo, 'avg', avg, 'max', hi, 'n', n")
+
+
+def _as_json(session: Session, rows: str, params: dict[str, Any], fields: str) -> Any:
+    """The rows of a query (time first, as `b`) as a JSON array built by PostgreSQL.
+
+    One text value instead of thousands of rows: a 30-day series at 5 minutes is 8,640
+    points, and making each a Python datetime and back costs more than the query. Times are
+    printed in UTC as Python's isoformat() would print them.
+    """
+    sql = (
+        "SELECT coalesce(json_agg(json_build_object('at', (to_json(b AT TIME ZONE 'UTC') #>> "
+        f"'{{}}') || '+00:00', {fields}) ORDER BY b), '[]')::text FROM ({rows}) q"
+    )
+    return json.loads(session.execute(text(sql), params).scalar_one())
 
 
 def device_series(
@@ -126,15 +140,16 @@ def device_series(
         "step": step_s,
         "source": tier.name,
     }
-    raw = (
-        _raw(session, device_id, metric, since, until)
-        if step_s is None or metric == "uptime_s"
-        else []
+    window = {"d": device_id, "since": since, "until": until}
+    runs = (
+        uptime_runs(_raw(session, device_id, metric, since, until))
+        if metric == "uptime_s"
+        else None
     )
-    runs = uptime_runs(raw) if metric == "uptime_s" else None
-    if step_s is None:
-        points = runs.points if runs else raw
-        answer["points"] = [{"at": jsonable(at), "value": _g(v)} for at, v in points]
+    if step_s is None and runs is not None:
+        answer["points"] = [{"at": at.isoformat(), "value": v} for at, v in runs.points]
+    elif step_s is None:
+        answer["points"] = _as_json(session, _raw_sql(metric), window, "'value', v")
     else:
         start = floor_time(since, step_s, ORIGIN)
         cut = start
