@@ -159,6 +159,45 @@ def nn_assign(doc: dict[str, Any]) -> list[Row]:
     ]
 
 
+def history(doc: dict[str, Any]) -> list[Row]:
+    """Measurement history: the ping cycle with history on against off, series, storage."""
+    cycle = f"ping cycle of {doc['devices']} devices, history on (COPY of the samples)"
+    ours = f"{_s(doc['cycle_on_s'])} (median of {doc['rounds']})"
+    rows = [
+        (
+            cycle,
+            ours,
+            "the same cycle, history off",
+            _s(doc["cycle_off_s"]),
+            _ratio(doc["cycle_ratio"]),
+        )
+    ]
+    for step, figures in doc["series"].items():
+        rows.append(
+            (
+                f"30-day series at {step}, {figures['points']} points (goal < 50 ms)",
+                f"p50 {_s(figures['p50_ms'], 'ms', 1)}, max {_s(figures['max_ms'], 'ms', 1)}",
+                "n/a",
+                "n/a",
+                "n/a",
+            )
+        )
+    mesh, per_row = doc["nyc_mesh"], doc["bytes_per_row"]
+    rows.append(
+        (
+            "a year of NYC Mesh (2,000 devices, 60 s pings, 300 s SNMP), steady state",
+            f"{mesh['one_year_gib']:.1f} GiB (two years {mesh['two_years_gib']:.1f} GiB); "
+            "bytes/row "
+            f"raw {per_row['device_sample']:.0f}, 5m {per_row['device_rollup_5m']:.0f}, "
+            f"1h {per_row['device_rollup_1h']:.0f}",
+            "n/a",
+            "n/a",
+            "n/a",
+        )
+    )
+    return rows
+
+
 BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "icmp_sweep": icmp,
     "snmp_poll": snmp,
@@ -167,6 +206,7 @@ BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "nycmesh_import": nycmesh_import,
     "api_load": api_load,
     "nn_assign": nn_assign,
+    "history": history,
 }
 
 
