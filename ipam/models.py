@@ -617,7 +617,7 @@ def _rollup_table(name: str) -> Table:
     """One rollup table: per device and bucket, min/avg/max and the sample count per metric."""
     columns: list[Column[Any]] = []
     for metric in METRICS:
-        wide = DOUBLE_PRECISION() if metric == "uptime_s" else REAL()
+        wide: Any = DOUBLE_PRECISION() if metric == "uptime_s" else REAL()
         columns += [
             Column(f"{metric}_min", wide),
             Column(f"{metric}_avg", wide),

@@ -85,6 +85,7 @@ def _copy(session: Session, columns: Sequence[str], rows: list[tuple[Any, ...]])
     if not rows:
         return 0
     dbapi = session.connection().connection.driver_connection
+    assert dbapi is not None, "a session in a transaction has a live connection"
     names = ", ".join(("device_id", "at", *columns))
     with dbapi.cursor() as cursor, cursor.copy(f"COPY device_sample ({names}) FROM STDIN") as copy:
         for row in rows:
@@ -150,7 +151,8 @@ def _from_rollup(source: str, seconds: int) -> str:
 
 def done_until(session: Session) -> dict[str, datetime]:
     """Each rollup tier's watermark: samples before it are in its buckets."""
-    return dict(session.execute(select(m.HistoryRollup.tier, m.HistoryRollup.done_until)).all())
+    rows = session.execute(select(m.HistoryRollup.tier, m.HistoryRollup.done_until))
+    return {tier: at for tier, at in rows}
 
 
 def _mark(session: Session, tier: str, at: datetime) -> None:
