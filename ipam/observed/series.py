@@ -25,6 +25,10 @@ from ipam.observed.series_rules import (
 from ipam.records.changes import jsonable
 
 DEFAULT_RANGE = timedelta(days=1)
+# Times outside these are no poll's: refused before date arithmetic can overflow on them.
+EARLIEST = datetime(2000, 1, 2, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+LONGEST_STEP_S = 366 * 86400
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -125,6 +129,11 @@ def device_series(
     devices = m.Device.__table__
     if session.scalar(select(devices.c.id).where(devices.c.id == device_id)) is None:
         raise NotFound(f"no device with id {device_id}", field="id")
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and not EARLIEST <= (_utc(value) or now) <= LATEST:
+            raise Invalid(f"{name} must be between {EARLIEST.year} and {LATEST.year}", field=name)
+    if step_s is not None and step_s > LONGEST_STEP_S:
+        raise Invalid(f"step must be at most {LONGEST_STEP_S} seconds (366 days)", field="step")
     until = _utc(until) or now
     since = _utc(since) or until - DEFAULT_RANGE
     if since >= until:

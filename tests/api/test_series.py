@@ -72,6 +72,9 @@ def test_bad_input_is_422_and_an_unknown_device_404(api):
         {"metric": "rtt_avg_ms", "since": "yesterday"},
         {"metric": "rtt_avg_ms", "since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"},
         {"metric": "rtt_avg_ms", "since": "2020-01-01T00:00:00Z", "step": "1"},  # too many points
+        {"metric": "rtt_avg_ms", "since": "0001-01-01T00:00:00Z"},
+        {"metric": "rtt_avg_ms", "until": "9999-12-31T23:59:59Z"},
+        {"metric": "rtt_avg_ms", "step": "99999999999999d"},
     ):
         response = api.get(_url(device, **query))
         assert response.status_code == 422, (query, response.text)
