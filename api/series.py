@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
 from pydantic import TypeAdapter
 
 from api.cache import cached_json
@@ -32,7 +31,7 @@ def series(
     since: datetime | None = None,
     until: datetime | None = None,
     step: Annotated[str | None, Query(max_length=20, description="seconds, or 5m / 1h")] = None,
-) -> Response:
+) -> Any:
     """Raw points (no step), or min/avg/max per step from raw or rollup rows, whichever fits."""
     try:
         step_s = None if step is None else parse_step(step)
