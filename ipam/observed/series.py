@@ -60,8 +60,18 @@ def _stepped(
     window: tuple[datetime, datetime],
     step_s: int,
 ) -> list[dict[str, Any]]:
-    """Buckets of step_s: rollup rows before `cut`, raw samples from it, merged by count."""
+    """Buckets of step_s: rollup rows before `cut`, raw samples from it, merged by count.
+
+    When the step is the rollup's own resolution, its complete buckets are the answer as they
+    are (no regrouping: most of a 30-day series); only the bucket holding `cut` is merged.
+    """
     since, until = window
+    table = TABLES[tier.name]
+    # Answered as REAL (uptime as double): PostgreSQL prints the shortest text that reads
+    # back as the same float4, so 12.3 stays 12.3 and not 12.300000190734863.
+    kind = "float8" if metric == "uptime_s" else "real"
+    as_is = tier.name != RAW and step_s == tier.resolution_s
+    merge_from = floor_time(cut, step_s, ORIGIN) if as_is else since
     raw = (
         f"SELECT at AS t, {metric}::float8 AS lo, {metric}::float8 AS total, "
         f"{metric}::float8 AS hi, 1 AS n FROM device_sample WHERE device_id = :d "
@@ -69,23 +79,28 @@ def _stepped(
     )
     rollup = (
         f"SELECT bucket, {metric}_min::float8, {metric}_avg::float8 * {metric}_n, "
-        f"{metric}_max::float8, {metric}_n FROM {TABLES[tier.name]} WHERE device_id = :d "
-        f"AND bucket >= :since AND bucket < :cut AND {metric}_n IS NOT NULL UNION ALL "
+        f"{metric}_max::float8, {metric}_n FROM {table} WHERE device_id = :d "
+        f"AND bucket >= :merge_from AND bucket < :cut AND {metric}_n IS NOT NULL UNION ALL "
     )
-    # Answered as REAL (uptime as double): PostgreSQL prints the shortest text that reads
-    # back as the same float4, so 12.3 stays 12.3 and not 12.300000190734863.
-    kind = "float8" if metric == "uptime_s" else "real"
+    whole = (
+        f"SELECT bucket AS b, {metric}_min::{kind} AS lo, {metric}_avg::{kind} AS avg, "
+        f"{metric}_max::{kind} AS hi, {metric}_n::bigint AS n FROM {table} WHERE device_id = :d "
+        f"AND bucket >= :since AND bucket < :merge_from AND {metric}_n IS NOT NULL UNION ALL "
+    )
     sql = (
-        f"WITH parts (t, lo, total, hi, n) AS ({rollup if tier.name != RAW else ''}{raw}) "
+        f"{whole if as_is else ''}"
+        f"SELECT * FROM (WITH parts (t, lo, total, hi, n) AS "
+        f"({rollup if tier.name != RAW else ''}{raw}) "
         f"SELECT date_bin(:step, t, :origin) AS b, min(lo)::{kind} AS lo, "
         f"(sum(total) / sum(n))::{kind} AS avg, max(hi)::{kind} AS hi, sum(n) AS n "
-        "FROM parts GROUP BY b"
+        "FROM parts GROUP BY b) merged"
     )
     params = {
         "d": device_id,
         "since": since,
         "until": until,
         "cut": cut,
+        "merge_from": merge_from,
         "step": timedelta(seconds=step_s),
         "origin": ORIGIN,
     }

@@ -162,6 +162,18 @@ def test_the_latest_step_joins_rollup_rows_and_newer_samples(sessions, device, s
     ]
 
 
+def test_whole_rollup_buckets_as_they_are_and_the_last_one_merged(sessions, device, settings):
+    for minute, rtt in [(0, 10), (1, 20), (6, 30)]:
+        ping(sessions, device, T0 + minute * MINUTE, rtt)
+    maintain_at(sessions, settings, T0 + 7 * MINUTE)
+    ping(sessions, device, T0 + 8 * MINUTE, 50)
+    answer = series(sessions, device, "rtt_avg_ms", T0 + 9 * MINUTE, settings, since=T0, step_s=300)
+    assert [(p["at"], p["min"], p["avg"], p["max"], p["n"]) for p in answer["points"]] == [
+        (T0.isoformat(), 10.0, 15.0, 20.0, 2),  # the rollup's row as it is
+        ((T0 + 5 * MINUTE).isoformat(), 30.0, 40.0, 50.0, 2),  # 12:06 rolled up, 12:08 raw
+    ]
+
+
 def test_a_late_sample_is_folded_into_its_bucket_again(sessions, device, settings):
     ping(sessions, device, T0, 10)
     maintain_at(sessions, settings, T0 + 6 * MINUTE)
