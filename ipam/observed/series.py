@@ -21,7 +21,6 @@ from ipam.observed.series_rules import (
     floor_time,
     uptime_runs,
 )
-from ipam.records.changes import jsonable
 
 DEFAULT_RANGE = timedelta(days=1)
 # Times outside these are no poll's: refused before date arithmetic can overflow on them.
@@ -47,7 +46,7 @@ def _raw(
     rows = session.execute(
         text(_raw_sql(metric) + " ORDER BY at"), {"d": device_id, "since": since, "until": until}
     ).all()
-    return [(at, float(value)) for at, value in rows]
+    return [(at.astimezone(UTC), float(value)) for at, value in rows]
 
 
 def _stepped(
@@ -168,8 +167,8 @@ def device_series(
     answer: dict[str, Any] = {
         "device": str(device_id),
         "metric": metric,
-        "since": jsonable(since),
-        "until": jsonable(until),
+        "since": since.astimezone(UTC).isoformat(),
+        "until": until.astimezone(UTC).isoformat(),
         "step": step_s,
         "source": tier.name,
     }
@@ -193,5 +192,5 @@ def device_series(
                 cut = min(max(mark, start), until)
         answer["points"] = _stepped(session, device_id, metric, tier, cut, (start, until), step_s)
     if runs is not None:
-        answer["reboots"] = [jsonable(at) for at in runs.reboots]
+        answer["reboots"] = [at.isoformat() for at in runs.reboots]
     return answer
