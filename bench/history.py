@@ -8,7 +8,8 @@ Run from the repository: ``.venv/bin/python bench/history.py [--quick]``.
 2. A 30-day series of one device from `meshkeeper api` over loopback HTTP, from the
    5-minute and hourly rollups, with the other devices' rows beside it (goal: under 50 ms).
 3. Storage: rows inserted into the real tables, pg_total_relation_size (heap, TOAST, indexes)
-   over the row count, extrapolated to NYC Mesh (2,000 devices, 60 s pings, 300 s SNMP polls).
+   over the row count, extrapolated to NYC Mesh (2,000 devices, 60 s pings, 300 s SNMP polls);
+   and the same rows in the BRIN layout against time partitions (load, bytes, retention).
 
 Human-readable lines first; the last line is one JSON object.
 """
@@ -23,6 +24,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -134,6 +136,65 @@ def sizes(engine: Engine) -> dict:
             out[table] = {"rows": rows, "bytes": total, "bytes_per_row": total / max(rows, 1)}
         for index in ("ix_device_sample_at_brin", "ix_device_sample_device_id_at"):
             out[index] = int(conn.scalar(text(f"SELECT pg_relation_size('{index}')")) or 0)
+    return out
+
+
+def _timed(conn: Any, sql: str) -> float:
+    started = time.perf_counter()
+    conn.execute(text(sql))
+    return time.perf_counter() - started
+
+
+def compare_layouts(engine: Engine, since: datetime, minutes: int) -> dict:
+    """The measured samples copied into the BRIN layout and into hourly partitions.
+
+    Time to load them, bytes, and retention (deleting the oldest hour against dropping its
+    partition): the figures behind the choice in ipam/observed/history.py.
+    """
+    hours = minutes // 60 + 2
+    first = since.replace(minute=0, second=0, microsecond=0)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_brin (LIKE device_sample INCLUDING ALL)"))
+        conn.execute(
+            text(
+                "CREATE TABLE bench_part (LIKE device_sample INCLUDING DEFAULTS) "
+                "PARTITION BY RANGE (at)"
+            )
+        )
+        for h in range(hours):
+            low, high = first + timedelta(hours=h), first + timedelta(hours=h + 1)
+            conn.execute(
+                text(
+                    f"CREATE TABLE bench_part_{h} PARTITION OF bench_part "
+                    f"FOR VALUES FROM ('{low.isoformat()}') TO ('{high.isoformat()}')"
+                )
+            )
+        conn.execute(text("CREATE INDEX ON bench_part (device_id, at)"))
+    out: dict[str, Any] = {}
+    with engine.begin() as conn:
+        out["brin_load_s"] = _timed(conn, "INSERT INTO bench_brin SELECT * FROM device_sample")
+    with engine.begin() as conn:
+        out["partitioned_load_s"] = _timed(
+            conn, "INSERT INTO bench_part SELECT * FROM device_sample"
+        )
+    with engine.connect() as conn:
+        out["brin_bytes"] = int(conn.scalar(text("SELECT pg_total_relation_size('bench_brin')")))
+        out["partitioned_bytes"] = int(
+            conn.scalar(
+                text(
+                    "SELECT sum(pg_total_relation_size(relid)) "
+                    "FROM pg_partition_tree('bench_part') WHERE isleaf"
+                )
+            )
+        )
+    cut = (first + timedelta(hours=1)).isoformat()
+    with engine.begin() as conn:
+        out["brin_retention_s"] = _timed(conn, f"DELETE FROM bench_brin WHERE at < '{cut}'")
+    with engine.begin() as conn:
+        out["partitioned_retention_s"] = _timed(conn, "DROP TABLE bench_part_0")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE bench_brin, bench_part"))
+    out["partitions"] = hours
     return out
 
 
@@ -264,6 +325,16 @@ def main() -> int:
         f"NYC Mesh ({MESH_DEVICES} devices, {PING_S} s pings, {SNMP_S} s SNMP): "
         f"{doc['nyc_mesh']['one_year_gib']:.1f} GiB after a year, "
         f"{doc['nyc_mesh']['two_years_gib']:.1f} GiB after two (steady state)"
+    )
+
+    doc["layouts"] = compare_layouts(engine, now - timedelta(minutes=raw_minutes), raw_minutes)
+    lay = doc["layouts"]
+    print(
+        f"same samples, BRIN table against {lay['partitions']} hourly partitions: load "
+        f"{lay['brin_load_s']:.2f} s / {lay['partitioned_load_s']:.2f} s, "
+        f"{lay['brin_bytes'] / 2**20:.1f} MiB / {lay['partitioned_bytes'] / 2**20:.1f} MiB, "
+        f"dropping the oldest hour {lay['brin_retention_s'] * 1000:.0f} ms (DELETE) / "
+        f"{lay['partitioned_retention_s'] * 1000:.0f} ms (DROP)"
     )
 
     fill_rollups(engine, ids[: others + 1], now, 30)

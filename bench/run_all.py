@@ -182,6 +182,19 @@ def history(doc: dict[str, Any]) -> list[Row]:
                 "n/a",
             )
         )
+    lay = doc.get("layouts")
+    if lay:
+        rows.append(
+            (
+                f"{doc['raw_rows_measured']} samples loaded, then the oldest hour removed",
+                f"BRIN table: {_s(lay['brin_load_s'])}, {lay['brin_bytes'] / 2**20:.1f} MiB, "
+                f"DELETE {_s(lay['brin_retention_s'] * 1000, 'ms', 0)}",
+                f"{lay['partitions']} hourly partitions",
+                f"{_s(lay['partitioned_load_s'])}, {lay['partitioned_bytes'] / 2**20:.1f} MiB, "
+                f"DROP {_s(lay['partitioned_retention_s'] * 1000, 'ms', 0)}",
+                _ratio(lay["partitioned_load_s"] / lay["brin_load_s"]),
+            )
+        )
     mesh, per_row = doc["nyc_mesh"], doc["bytes_per_row"]
     rows.append(
         (
