@@ -209,6 +209,55 @@ def incidents(doc: dict[str, Any]) -> list[Row]:
         ours = f"{_s(data['ours_ms'], 'ms', 1)} -> {data['incidents']} incidents"
         peer = _s(data["peer_ms"], "ms", 1)
         rows.append((work, ours, "networkx from scratch", peer, _ratio(data["ratio"])))
+def history(doc: dict[str, Any]) -> list[Row]:
+    """Measurement history: the ping cycle with history on against off, series, storage."""
+    cycle = f"ping cycle of {doc['devices']} devices, history on (COPY of the samples)"
+    ours = f"{_s(doc['cycle_on_s'])} (median of {doc['rounds']})"
+    rows = [
+        (
+            cycle,
+            ours,
+            "the same cycle, history off",
+            _s(doc["cycle_off_s"]),
+            _ratio(doc["cycle_ratio"]),
+        )
+    ]
+    for step, figures in doc["series"].items():
+        rows.append(
+            (
+                f"30-day series at {step}, {figures['points']} points (goal < 50 ms)",
+                f"p50 {_s(figures['p50_ms'], 'ms', 1)}, max {_s(figures['max_ms'], 'ms', 1)}",
+                "n/a",
+                "n/a",
+                "n/a",
+            )
+        )
+    lay = doc.get("layouts")
+    if lay:
+        rows.append(
+            (
+                f"{doc['raw_rows_measured']} samples loaded, then the oldest hour removed",
+                f"BRIN table: {_s(lay['brin_load_s'])}, {lay['brin_bytes'] / 2**20:.1f} MiB, "
+                f"DELETE {_s(lay['brin_retention_s'] * 1000, 'ms', 0)}",
+                f"{lay['partitions']} hourly partitions",
+                f"{_s(lay['partitioned_load_s'])}, {lay['partitioned_bytes'] / 2**20:.1f} MiB, "
+                f"DROP {_s(lay['partitioned_retention_s'] * 1000, 'ms', 0)}",
+                _ratio(lay["partitioned_load_s"] / lay["brin_load_s"]),
+            )
+        )
+    mesh, per_row = doc["nyc_mesh"], doc["bytes_per_row"]
+    rows.append(
+        (
+            "a year of NYC Mesh (2,000 devices, 60 s pings, 300 s SNMP), steady state",
+            f"{mesh['one_year_gib']:.1f} GiB (two years {mesh['two_years_gib']:.1f} GiB); "
+            "bytes/row "
+            f"raw {per_row['device_sample']:.0f}, 5m {per_row['device_rollup_5m']:.0f}, "
+            f"1h {per_row['device_rollup_1h']:.0f}",
+            "n/a",
+            "n/a",
+            "n/a",
+        )
+    )
     return rows
 
 
@@ -224,6 +273,7 @@ BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "routing": routing,
     "import_lock": import_lock,
     "incidents": incidents,
+    "history": history,
 }
 
 

@@ -17,6 +17,7 @@ from ipam.enums import ObservedStatus as S
 from ipam.incidents.outages import Transition as Moved
 from ipam.incidents.outages import record_transitions
 from ipam.incidents.store import Watch, refresh_incidents
+from ipam.observed.history import record_ping
 from ipam.observed.rules import (
     State,
     Thresholds,
@@ -106,6 +107,7 @@ def apply_ping_results(
     now: datetime,
     limits: Thresholds = Thresholds(),
     watch: Watch = Watch(),
+    history: bool = True,
 ) -> Outcome:
     """Fold ICMP verdicts into device state; transitions become events in this transaction.
 
@@ -143,6 +145,8 @@ def apply_ping_results(
             )
             moved.append(Moved(Subject.DEVICE, device.id, [nn], change.before, change.after))
             outcome.note("device", device.name or str(device.id), before, state.status)
+    if history:
+        record_ping(session, results, now)
     session.flush()
     record_transitions(session, moved, now, watch.flap_transitions)
     bump_observed(session)

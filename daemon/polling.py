@@ -127,6 +127,8 @@ async def poll_icmp(
 
     def apply() -> Outcome:
         with transaction(sessions) as session:
-            return apply_ping_results(session, results, now, limits, watch)
+            return apply_ping_results(
+                session, results, now, limits, watch, history=settings.history_enabled
+            )
 
     return await asyncio.to_thread(apply)

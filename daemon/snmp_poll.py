@@ -17,6 +17,7 @@ from daemon.polling import Target, icmp_targets
 from ipam import models as m
 from ipam.db import transaction
 from ipam.enums import ObservedStatus as S
+from ipam.observed.history import record_snmp
 from ipam.records.versions import bump_observed
 from ipam.settings import Settings
 
@@ -63,6 +64,7 @@ def apply_snmp(
     targets: list[Target],
     observations: list[snmp.SnmpObservation],
     now: datetime,
+    history: bool = True,
 ) -> int:
     """Keep uptime, firmware, model and radio data beside each device's record."""
     rows = observations_for(session, (t.device_id for t in targets))
@@ -78,6 +80,8 @@ def apply_snmp(
         row.firmware = (seen.firmware or row.firmware or "")[:200] or None
         row.model = (seen.sys_descr or row.model or "")[:200] or None
         row.radio = radio_json(seen)
+    if history:
+        record_snmp(session, rows.values(), now)
     session.flush()
     bump_observed(session)
     return answered
@@ -109,7 +113,7 @@ async def poll_snmp(
 
     def apply() -> int:
         with transaction(sessions) as session:
-            return apply_snmp(session, targets, observations, now)
+            return apply_snmp(session, targets, observations, now, settings.history_enabled)
 
     answered = await asyncio.to_thread(apply)
     return SnmpOutcome(devices=len(targets), answered=answered, skipped_down=skipped)

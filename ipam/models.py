@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    REAL,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -24,7 +25,15 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, CIDR, INET, JSONB, UUID, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import (
+    ARRAY,
+    CIDR,
+    DOUBLE_PRECISION,
+    INET,
+    JSONB,
+    UUID,
+    ExcludeConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ipam.enums import (
@@ -36,6 +45,7 @@ from ipam.enums import (
     NodeType,
     ObservedStatus,
 )
+from ipam.observed.series_rules import METRICS
 
 # Stable constraint names so Alembic migrations never depend on the database's guesses.
 NAMING = {
@@ -820,3 +830,55 @@ class NotificationDelivery(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     duration_ms: Mapped[float | None] = mapped_column(Float)
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+# --- Measurement history (why BRIN-indexed tables and no foreign key: ipam/observed/history.py) ---
+
+
+def _history_type(metric: str) -> Any:
+    # Uptime needs whole seconds over years (REAL has 24 bits); the rest are radio and ping
+    # figures where REAL's 7 digits are more than the instruments give.
+    return BigInteger() if metric == "uptime_s" else REAL()
+
+
+device_sample = Table(
+    "device_sample",
+    Base.metadata,
+    Column("device_id", UUID(as_uuid=True), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    *(Column(name, _history_type(name)) for name in METRICS),
+    Index("ix_device_sample_device_id_at", "device_id", "at"),
+    Index("ix_device_sample_at_brin", "at", postgresql_using="brin"),
+)
+
+
+def _rollup_table(name: str) -> Table:
+    """One rollup table: per device and bucket, min/avg/max and the sample count per metric."""
+    columns: list[Column[Any]] = []
+    for metric in METRICS:
+        wide: Any = DOUBLE_PRECISION() if metric == "uptime_s" else REAL()
+        columns += [
+            Column(f"{metric}_min", wide),
+            Column(f"{metric}_avg", wide),
+            Column(f"{metric}_max", wide),
+            Column(f"{metric}_n", Integer),
+        ]
+    return Table(
+        name,
+        Base.metadata,
+        Column("device_id", UUID(as_uuid=True), primary_key=True),
+        Column("bucket", DateTime(timezone=True), primary_key=True),
+        *columns,
+        Index(f"ix_{name}_bucket_brin", "bucket", postgresql_using="brin"),
+    )
+
+
+device_rollup_5m = _rollup_table("device_rollup_5m")
+device_rollup_1h = _rollup_table("device_rollup_1h")
+
+
+class HistoryRollup(Base):
+    """How far each rollup tier has been computed (its watermark), for the job and the reads."""
+
+    __tablename__ = "history_rollup"
+
+    tier: Mapped[str] = mapped_column(String(20), primary_key=True)
+    done_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))

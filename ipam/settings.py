@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     notify_hold_s: float = 0.0
     notifications_file: Path | None = None
     notify_interval_s: float = 5.0
+    # Measurement history (ipam/observed/history.py): samples per poll, then rollups.
+    history_enabled: bool = True
+    history_raw_days: float = 7.0
+    history_5m_days: float = 90.0
+    history_hourly_days: float = 730.0
+    history_rollup_interval_s: float = 300.0
 
     @field_validator("probe_networks", "webhook_deny_networks", "trusted_proxies", mode="before")
     @classmethod
