@@ -209,6 +209,8 @@ def incidents(doc: dict[str, Any]) -> list[Row]:
         ours = f"{_s(data['ours_ms'], 'ms', 1)} -> {data['incidents']} incidents"
         peer = _s(data["peer_ms"], "ms", 1)
         rows.append((work, ours, "networkx from scratch", peer, _ratio(data["ratio"])))
+
+
 def history(doc: dict[str, Any]) -> list[Row]:
     """Measurement history: the ping cycle with history on against off, series, storage."""
     cycle = f"ping cycle of {doc['devices']} devices, history on (COPY of the samples)"

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.notify import deliver_notifications
 from daemon.polling import poll_icmp
-from daemon.routing import poll_routing
 from daemon.rollups import roll_up_history
+from daemon.routing import poll_routing
 from daemon.scheduler import Job
 from daemon.snmp_poll import poll_snmp
 from daemon.uisp_sync import sync_uisp
@@ -60,7 +60,6 @@ def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
         "routing": (poll_routing, settings.routing_interval_s if settings.routing_sources else 0),
         "webhooks": (WebhookJob(), settings.webhook_interval_s),
         "notifications": (deliver_notifications, settings.notify_interval_s),
-        "webhooks": (deliver_webhooks, settings.webhook_interval_s),
         "history": (
             roll_up_history,
             settings.history_rollup_interval_s if settings.history_enabled else 0,

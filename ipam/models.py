@@ -830,6 +830,8 @@ class NotificationDelivery(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     duration_ms: Mapped[float | None] = mapped_column(Float)
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 # --- Measurement history (why BRIN-indexed tables and no foreign key: ipam/observed/history.py) ---
 
 
