@@ -14,7 +14,8 @@ import pytest
 from collectors.guard import NOT_ALLOWED, ProbeGuard
 from collectors.snmp import NO_ANSWER, SnmpObservation, SnmpTarget, SnmpV3Credentials, collect
 from collectors.snmp_mibs import TICKS_WRAP_S, uptime
-from collectors.snmp_radios import _airfiber_mhz, _airos_rate, _band_width
+from collectors.snmp_mikrotik import _band_width
+from collectors.snmp_radios import _airfiber_mhz, _airos_rate
 from collectors.snmp_session import snmp_engine
 from collectors.snmp_v2c import endpoint
 from tests.collectors.snmpsim_agent import RECORDINGS, SnmpsimAgent, V3User, own_recordings
@@ -79,6 +80,8 @@ async def test_airmax_ap_radio_stations_and_iftable_fallback(agent: SnmpsimAgent
     obs = await one(v2c(agent, "airmax-ap"))
     assert obs.ok, obs.error
     assert obs.firmware == recorded("airmax-ap", "1.2.840.10036.3.1.2.1.4.5")
+    assert obs.model == recorded("airmax-ap", "1.2.840.10036.3.1.2.1.3.5") == "Rocket M5"
+    assert obs.sys_descr != obs.model
     assert obs.uptime_source == "sysUpTime"
     assert obs.uptime_s == 45678.0
     # No ifXTable: names from ifDescr, speed from ifSpeed, 32-bit counters.
@@ -96,6 +99,7 @@ async def test_airmax_ap_radio_stations_and_iftable_fallback(agent: SnmpsimAgent
     assert radio.noise_floor_dbm == -95
     assert radio.ccq_pct == 91
     assert radio.station_count == 2
+    assert (radio.tx_power_dbm, radio.distance_m, radio.rssi) == (22, 1200.0, 34)
     first, second = radio.stations
     assert first.mac == "24:5a:4c:aa:bb:01"
     assert first.name == "nycmesh-5916-lbe"
@@ -131,8 +135,9 @@ async def test_mikrotik_registration_table(agent: SnmpsimAgent) -> None:
     assert near.interface_index == 2
     far = by_mac["dc:2c:6e:aa:bb:cc"]
     assert (far.signal_dbm, far.snr_db, far.uptime_s, far.name) == (-74, 29, 54.0, None)
-    # Round two fits one GETBULK: interfaces and radio tables, both sized for two rows.
-    assert obs.requests == 2
+    # Round two: interfaces, the registration table (sized for two rows) and the RouterOS
+    # scalars share one GETBULK; the AP table (every row, one radio hinted) takes its own.
+    assert obs.requests == 3
 
 
 async def test_mikrotik_60ghz(agent: SnmpsimAgent) -> None:
@@ -145,7 +150,9 @@ async def test_mikrotik_60ghz(agent: SnmpsimAgent) -> None:
     [peer] = radio.stations
     assert peer.mac == "b8:69:f4:11:22:33"
     assert peer.tx_rate_bps == 2_772_000_000
-    assert peer.distance_m == 312
+    assert peer.distance_m == 312.0  # mtxrWl60GStaDistance 31200, in centimetres
+    assert (peer.signal_quality_pct, radio.signal_quality_pct) == (78, 78)
+    assert (obs.model, obs.model_source) == ("RBLHGG-60ad", "SNMPv2-MIB::sysDescr")
 
 
 async def test_huge_and_wrapped_uptime(agent: SnmpsimAgent) -> None:
