@@ -20,6 +20,44 @@ def _rtt(row: Any) -> dict[str, float | None] | None:
     return {"min": row.rtt_min_ms, "avg": row.rtt_avg_ms, "max": row.rtt_max_ms}
 
 
+def _snmp(row: m.DeviceObservation | None) -> dict[str, Any]:
+    """What the last SNMP poll read (the device_observation.radio JSON), empty when none."""
+    return (row.radio if row is not None else None) or {}
+
+
+def models(row: m.DeviceObservation | None) -> dict[str, Any]:
+    """The model each source gives, and the one shown with where it came from.
+
+    UISP's model (what the operator's management system knows the device as) is shown when
+    there is one; the model SNMP read stands beside it, never over it, with the MIB object it
+    came from. sysDescr is its own field, never a model.
+    """
+    uisp = row.model if row is not None else None
+    system = _snmp(row).get("system") or {}
+    snmp = system.get("model")
+    shown, source = (uisp, "uisp") if uisp else (snmp, "snmp") if snmp else (None, None)
+    return {
+        "model": shown,
+        "model_source": source,
+        "models": {"uisp": uisp, "snmp": snmp, "snmp_object": system.get("model_source")},
+    }
+
+
+def snmp_details(row: m.DeviceObservation | None) -> dict[str, Any]:
+    """The SNMP figures of the health answer: identity, interfaces, radios, LTE modems."""
+    block = _snmp(row)
+    system = block.get("system") or {}
+    return {
+        "sys_descr": system.get("sys_descr"),
+        "sys_object_id": system.get("sys_object_id"),
+        "serial": system.get("serial"),
+        "licence": system.get("licence"),
+        "interfaces": block.get("interfaces") or [],
+        "radio": {"radios": block["radios"]} if block.get("radios") else None,
+        "lte": block.get("lte") or [],
+    }
+
+
 def observed_block(row: m.DeviceObservation | m.NodeObservation | None) -> dict[str, Any]:
     """The observed state as records carry it (MeshDB-shaped clients see it without a call)."""
     if row is None:
@@ -37,8 +75,8 @@ def observed_block(row: m.DeviceObservation | m.NodeObservation | None) -> dict[
             address=None if row.address is None else str(row.address),
             uptime_s=row.uptime_s,
             firmware=row.firmware,
-            model=row.model,
             last_error=row.last_error,
+            **models(row),
         )
     return block
 
@@ -59,8 +97,8 @@ def device_health(device: Any, obs: m.DeviceObservation | None, nn: int | None) 
         "packet_loss": obs.packet_loss if obs else None,
         "uptime_s": obs.uptime_s if obs else None,
         "firmware": obs.firmware if obs else None,
-        "model": obs.model if obs else None,
-        "radio": obs.radio if obs else None,
+        **models(obs),
+        **snmp_details(obs),
         "last_error": obs.last_error if obs else None,
     }
 

@@ -142,13 +142,14 @@ class SnmpsimAgent:
         cache.mkdir(parents=True, exist_ok=True)
         for community, source in self.recordings.items():
             target = data / f"{community}.snmprec"
+            target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
                 # Copies, not symlinks: snmpsim names a symlinked file after its target.
                 shutil.copyfile(source, target)
         for path in (self._workdir, data, cache):
             path.chmod(0o777 if path == cache else 0o755)
-        for path in data.iterdir():
-            path.chmod(0o644)
+        for path in data.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
         return data, cache
 
     def _command(self, data: Path, cache: Path) -> list[str]:
@@ -182,7 +183,8 @@ class SnmpsimAgent:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        community = self.communities[0]
+        # A "community/transport-id" key is one community served on one endpoint only.
+        community = self.communities[0].split("/")[0]
         deadline = time.monotonic() + self.startup_timeout
         pending = list(self.addresses)
         while pending:
@@ -220,6 +222,23 @@ class SnmpsimAgent:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# snmpsim tells its UDP endpoints apart by transport domain: snmpUDPDomain (RFC 3417) plus
+# the endpoint's position among the --agent-udpv4-endpoint options.
+UDP_DOMAIN = "1.3.6.1.6.1.1"
+
+
+def per_address(community: str, recordings: Mapping[str, Path]) -> dict[str, Path]:
+    """Serve each recording under one community on its own address (the nth of addresses).
+
+    snmpsim picks a data file named <community>/<transport id> for a request that came in on
+    that endpoint, so one community reads as many devices, as a real network would.
+    """
+    return {
+        f"{community}/{UDP_DOMAIN}.{position}": path
+        for position, path in enumerate(recordings.values())
+    }
 
 
 def own_recordings() -> dict[str, Path]:

@@ -140,6 +140,34 @@ async def test_mikrotik_registration_table(agent: SnmpsimAgent) -> None:
     assert obs.requests == 3
 
 
+async def test_mikrotik_several_radios_each_with_its_own_stations(agent: SnmpsimAgent) -> None:
+    obs = await one(v2c(agent, "mikrotik-radios"))
+    assert obs.ok, obs.error
+    two, five, station, orphan = obs.radios
+    # mtxrWlApTable rows 1 and 2, mtxrWlStatTable row 3, each named from ifDescr.
+    assert [(r.mode, r.interface_index, r.name) for r in obs.radios] == [
+        ("ap", 1, "wlan1"),
+        ("ap", 2, "wlan2"),
+        ("station", 3, "wlan3"),
+        (None, 4, "wlan4"),  # registrations on an interface with no AP/station row
+    ]
+    assert (two.ssid, two.frequency_mhz, two.channel_width_mhz) == ("hub-2g", 2437, 20)
+    assert (five.ssid, five.frequency_mhz, five.channel_width_mhz) == ("hub-5g", 5180, 40)
+    assert (two.noise_floor_dbm, five.noise_floor_dbm, two.ccq_pct) == (-105, -110, 80)
+    # mtxrWlRtabIface (the last index part) decides the radio: nothing lands on another.
+    assert [(s.mac, s.signal_dbm, s.snr_db) for s in two.stations] == [
+        ("4c:5e:0c:01:01:01", -55, 40),
+        ("4c:5e:0c:01:01:02", -60, 35),
+    ]
+    assert [s.mac for s in five.stations] == ["4c:5e:0c:02:02:01"]
+    assert [s.mac for s in orphan.stations] == ["4c:5e:0c:04:04:01"]
+    assert (two.station_count, five.station_count, station.station_count) == (2, 1, 0)
+    assert (station.signal_dbm, station.ccq_pct, station.rx_ccq_pct) == (-66, 90, 84)
+    assert (station.tx_rate_bps, station.rx_rate_bps) == (117_000_000, 78_000_000)
+    assert (obs.model, obs.model_source) == ("RB4011iGS+5HacQ2HnD", "MIKROTIK-MIB::mtxrBoardName")
+    assert (obs.serial, obs.licence, obs.firmware) == ("HG1234567AB", "Level 5", "7.15.3")
+
+
 async def test_mikrotik_60ghz(agent: SnmpsimAgent) -> None:
     obs = await one(v2c(agent, "mikrotik-60g"))
     assert obs.ok, obs.error
