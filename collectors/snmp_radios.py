@@ -154,6 +154,10 @@ def parse_airfiber(fetched: Fetched) -> Reading:
     chains = known(first_in(nx, AF_RX0), first_in(nx, AF_RX1))
     signal = strongest(*chains)
     remote = as_mac(first_in(nx, AF_REMOTE))
+    # airFiberStatusRemoteDistance is in metres (11450 on an 11.5 km link): the link's length,
+    # kept on the radio too, as a point-to-point radio has one link even when the far end's
+    # MAC is not answered.
+    distance = as_float(first_in(nx, AF_DIST))
     stations: tuple[StationObservation, ...] = ()
     if remote:
         uptime = as_int(first_in(nx, AF_LINK_UP))
@@ -161,8 +165,7 @@ def parse_airfiber(fetched: Fetched) -> Reading:
             StationObservation(
                 mac=remote,
                 signal_dbm=signal,
-                # airFiberStatusRemoteDistance is in metres (11450 on an 11.5 km link).
-                distance_m=as_float(first_in(nx, AF_DIST)),
+                distance_m=distance,
                 uptime_s=float(uptime) if uptime is not None else None,
                 chain_signal_dbm=chains,
             ),
@@ -175,6 +178,7 @@ def parse_airfiber(fetched: Fetched) -> Reading:
         channel_width_mhz=as_int(first_in(nx, AF_TX_WIDTH)),
         signal_dbm=signal,
         chain_signal_dbm=chains,
+        distance_m=distance,
         tx_power_dbm=as_int(first_in(nx, AF_TX_POWER)),
         tx_capacity_bps=as_int(first_in(nx, AF_TX_CAP)),
         rx_capacity_bps=as_int(first_in(nx, AF_RX_CAP)),

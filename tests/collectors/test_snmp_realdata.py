@@ -180,6 +180,7 @@ async def test_airfiber(polled: dict[str, SnmpObservation]) -> None:
     assert radio.rx_frequency_mhz == 10995  # rxFrequency 10995000, kHz like txFrequency
     assert radio.tx_power_dbm == 58
     assert radio.chain_signal_dbm == (-42, -42)
+    assert radio.distance_m == 11450.0  # airFiberStatusRemoteDistance, metres
     # airFiber classic names no model: the empty dot11 product name is not one either.
     assert (obs.model, obs.model_source) == (None, None)
 
