@@ -37,13 +37,14 @@ MT_STAT = dict(
         strict=True,
     )
 )
-# mtxrWlApTable (an AP-mode radio): TxRate, RxRate, Ssid, ClientCount, Freq, Band,
-# NoiseFloor (dBm), OverallTxCCQ (%).
+# mtxrWlApTable (an AP-mode radio): Ssid, ClientCount, Freq, Band, NoiseFloor (dBm),
+# OverallTxCCQ (%). Its TxRate/RxRate are one client's, not the radio's: the registration
+# table has every client's.
 MT_AP_TABLE = oid_of(MT + ".3")
 MT_AP = dict(
     zip(
-        ("tx", "rx", "ssid", "clients", "freq", "band", "noise", "ccq"),
-        columns_of(MT + ".3.1", 2, 3, 4, 6, 7, 8, 9, 10),
+        ("ssid", "clients", "freq", "band", "noise", "ccq"),
+        columns_of(MT + ".3.1", 4, 6, 7, 8, 9, 10),
         strict=True,
     )
 )
@@ -58,7 +59,6 @@ MT_60 = dict(
     )
 )
 # mtxrWl60GStaTable: Remote, Signal (%), PhyRate (Mbit/s), Rssi (dBm), Distance.
-MT_60_STA_TABLE = oid_of(MT + ".9")
 MT_60_STA = dict(
     zip(
         ("remote", "quality", "phy", "rssi", "distance"),
@@ -146,8 +146,6 @@ def _ap_radio(index: int, row: dict[str, Any], stations: list[StationObservation
         # 0 is what a virtual AP (no radio of its own) answers for its noise floor.
         noise_floor_dbm=positive(row.get("noise")),
         ccq_pct=as_int(row.get("ccq")),
-        tx_rate_bps=positive(row.get("tx")),
-        rx_rate_bps=positive(row.get("rx")),
         station_count=as_int(row.get("clients")),
         stations=tuple(stations),
     )
@@ -295,8 +293,8 @@ MIKROTIK = Family(
     radio_tables=(
         (MT_AP_TABLE, tuple(MT_AP.values())),
         (MT_STAT_TABLE, tuple(MT_STAT.values())),
-        (MT_60_TABLE, tuple(_columns(MT_60))),
-        (MT_60_STA_TABLE, tuple(_columns(MT_60_STA))),
+        # A 60 GHz station table only comes with a 60 GHz interface table: one probe for both.
+        (MT_60_TABLE, tuple(_columns(MT_60, MT_60_STA))),
     ),
 )
 ROUTEROS = Family(
