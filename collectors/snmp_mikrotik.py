@@ -38,8 +38,8 @@ MT_STAT = dict(
     )
 )
 # mtxrWlApTable (an AP-mode radio): Ssid, ClientCount, Freq, Band, NoiseFloor (dBm),
-# OverallTxCCQ (%). Its TxRate/RxRate are one client's, not the radio's: the registration
-# table has every client's.
+# OverallTxCCQ (%). Its TxRate/RxRate are not read: the MIB does not say whose rate they are
+# (RouterOS 6.40 answers 0 on every AP row), and the registration table has each client's.
 MT_AP_TABLE = oid_of(MT + ".3")
 MT_AP = dict(
     zip(
