@@ -100,13 +100,12 @@ def _model_changes(session: Session, changes: list[tuple[uuid.UUID, str | None, 
     if not changes:
         return
     table = m.Device.__table__
-    numbers = dict(
-        session.execute(
-            select(table.c.id, m.Node.network_number)
-            .join(m.Node, m.Node.id == table.c.node_id)
-            .where(table.c.id.in_([device_id for device_id, *_ in changes]))
-        ).all()
+    rows = session.execute(
+        select(table.c.id, m.Node.network_number)
+        .join(m.Node, m.Node.id == table.c.node_id)
+        .where(table.c.id.in_([device_id for device_id, *_ in changes]))
     )
+    numbers: dict[uuid.UUID, int | None] = {device_id: nn for device_id, nn in rows}
     for device_id, name, before, after in changes:
         write_event(
             session,

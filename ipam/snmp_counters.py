@@ -58,7 +58,7 @@ def with_rates(
     for row in after:
         old = previous.get(row.get("index"))
         same = old is not None and old.get("counter_bits") == row.get("counter_bits")
-        rates = {"in_bps": None, "out_bps": None}
+        rates: dict[str, float | None] = {"in_bps": None, "out_bps": None}
         if same and seconds is not None and old is not None:
             for key, octets in (("in_bps", "in_octets"), ("out_bps", "out_octets")):
                 rates[key] = octet_rate(
