@@ -123,11 +123,11 @@ def apply_snmp(
     observations: list[snmp.SnmpObservation],
     now: datetime,
 ) -> int:
-    """Keep uptime, firmware and what SNMP read beside each device's record.
+    """Keep uptime and what SNMP read beside each device's record.
 
-    The model SNMP reads is kept in its own place (the snmp block, with the MIB object it came
-    from), never over the model UISP reported; a device whose SNMP model changes (hardware
-    swapped behind the same address) gets a device.model_changed event.
+    The model and firmware SNMP reads are kept in their own place (the snmp block, the model
+    with the MIB object it came from), never over what UISP reported; a device whose SNMP
+    model changes (hardware swapped behind the same address) gets a device.model_changed event.
     """
     rows = observations_for(session, (t.device_id for t in targets))
     answered = 0
@@ -145,7 +145,6 @@ def apply_snmp(
             changes.append((target.device_id, target.name, was, seen.model))
         row.snmp_at = now
         row.uptime_s = None if seen.uptime_s is None else int(seen.uptime_s)
-        row.firmware = (seen.firmware or row.firmware or "")[:200] or None
         row.radio = block
     _model_changes(session, changes)
     session.flush()

@@ -25,21 +25,34 @@ def _snmp(row: m.DeviceObservation | None) -> dict[str, Any]:
     return (row.radio if row is not None else None) or {}
 
 
-def models(row: m.DeviceObservation | None) -> dict[str, Any]:
-    """The model each source gives, and the one shown with where it came from.
+def _by_source(uisp: str | None, snmp: str | None) -> tuple[str | None, str | None]:
+    # UISP's value (what the operator's management system knows the device as) is shown when
+    # there is one; SNMP's stands beside it, never over it.
+    return (uisp, "uisp") if uisp else (snmp, "snmp") if snmp else (None, None)
 
-    UISP's model (what the operator's management system knows the device as) is shown when
-    there is one; the model SNMP read stands beside it, never over it, with the MIB object it
-    came from. sysDescr is its own field, never a model.
+
+def models(row: m.DeviceObservation | None) -> dict[str, Any]:
+    """The model and firmware each source gives, the ones shown, and where they came from.
+
+    SNMP's model comes with the MIB object it was read from; sysDescr is its own field, never
+    a model.
     """
-    uisp = row.model if row is not None else None
     system = _snmp(row).get("system") or {}
-    snmp = system.get("model")
-    shown, source = (uisp, "uisp") if uisp else (snmp, "snmp") if snmp else (None, None)
+    uisp_model = row.model if row is not None else None
+    uisp_firmware = row.firmware if row is not None else None
+    model, model_source = _by_source(uisp_model, system.get("model"))
+    firmware, firmware_source = _by_source(uisp_firmware, system.get("firmware"))
     return {
-        "model": shown,
-        "model_source": source,
-        "models": {"uisp": uisp, "snmp": snmp, "snmp_object": system.get("model_source")},
+        "model": model,
+        "model_source": model_source,
+        "models": {
+            "uisp": uisp_model,
+            "snmp": system.get("model"),
+            "snmp_object": system.get("model_source"),
+        },
+        "firmware": firmware,
+        "firmware_source": firmware_source,
+        "firmwares": {"uisp": uisp_firmware, "snmp": system.get("firmware")},
     }
 
 
@@ -74,7 +87,6 @@ def observed_block(row: m.DeviceObservation | m.NodeObservation | None) -> dict[
         block.update(
             address=None if row.address is None else str(row.address),
             uptime_s=row.uptime_s,
-            firmware=row.firmware,
             last_error=row.last_error,
             **models(row),
         )
@@ -96,7 +108,6 @@ def device_health(device: Any, obs: m.DeviceObservation | None, nn: int | None) 
         "rtt_ms": _rtt(obs),
         "packet_loss": obs.packet_loss if obs else None,
         "uptime_s": obs.uptime_s if obs else None,
-        "firmware": obs.firmware if obs else None,
         **models(obs),
         **snmp_details(obs),
         "last_error": obs.last_error if obs else None,

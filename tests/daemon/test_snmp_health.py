@@ -116,6 +116,10 @@ def test_model_change_is_an_event_and_uisp_model_stays(api, sessions, settings, 
         "snmp_object": "IEEE802dot11-MIB::dot11manufacturerProductName",
     }
     assert answer["sys_descr"].startswith("Linux 2.6.32.71")
+    assert (answer["firmware"], answer["firmware_source"]) == (
+        "XM.ar7240.v6.3.11.33396.230425.1644",
+        "snmp",
+    )
     poll(sessions, settings, agent, "airmax-swapped", T0 + timedelta(seconds=300))
     answer = health(api, device_id)
     assert answer["model"] == "Rocket M5 (UISP)"

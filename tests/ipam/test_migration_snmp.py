@@ -14,8 +14,14 @@ from ipam.db import MIGRATIONS_DIR, transaction
 
 def _models(sessions) -> dict:
     with transaction(sessions) as session:
-        rows = session.execute(select(m.DeviceObservation.device_id, m.DeviceObservation.model))
-        return dict(rows.all())
+        rows = session.execute(
+            select(
+                m.DeviceObservation.device_id,
+                m.DeviceObservation.model,
+                m.DeviceObservation.firmware,
+            )
+        )
+        return {device_id: (model, firmware) for device_id, model, firmware in rows}
 
 
 def _alembic(engine, action, revision: str) -> None:
@@ -45,12 +51,19 @@ def test_snmp_1_clears_sys_descr_copies_and_downgrades(db, sessions) -> None:
                 m.DeviceObservation(
                     device_id=ids[1],
                     model="Linux 2.6.32.68 #1 mips",
-                    radio={"radios": [], "system": {"model": "Rocket M5"}},
+                    firmware="XM.v6.3.11",
+                    radio={
+                        "radios": [],
+                        "system": {"model": "Rocket M5", "firmware": "XM.v6.3.11"},
+                    },
                 ),
             ]
         )
     _alembic(db, command.upgrade, "head")
-    assert _models(sessions) == {ids[0]: "LBE-5AC-Gen2", ids[1]: None}
+    assert _models(sessions) == {ids[0]: ("LBE-5AC-Gen2", None), ids[1]: (None, None)}
     _alembic(db, command.downgrade, "0003")
-    assert _models(sessions) == {ids[0]: "LBE-5AC-Gen2", ids[1]: "Rocket M5"}
+    assert _models(sessions) == {
+        ids[0]: ("LBE-5AC-Gen2", None),
+        ids[1]: ("Rocket M5", "XM.v6.3.11"),
+    }
     _alembic(db, command.upgrade, "head")
