@@ -56,6 +56,10 @@ STATION_GAUGES = {
     "latency_ms": ("station_latency_ms", "Latency to the station, milliseconds"),
     "signal_quality_pct": ("station_signal_quality_percent", "Link quality, percent"),
 }
+RADIO_COUNTERS = {
+    "rx_octets": ("radio_rx_octets", "Octets the radio's data port received (airFiber)"),
+    "tx_octets": ("radio_tx_octets", "Octets the radio's data port sent (airFiber)"),
+}
 CHAINS = {
     "chain_signal_dbm": ("radio_chain_signal_dbm", "Received signal per chain, dBm"),
     "chain_rssi": ("radio_chain_rssi", "airMAX RSSI per chain (chipset units, not dBm)"),
@@ -94,6 +98,7 @@ def snmp_families(devices: Iterable[tuple[list[str], dict[str, Any] | None]]) ->
         "meshkeeper_interface_up", "1 when ifOperStatus is up", labels=DEVICE_LABELS + if_labels
     )
     radios = _families(RADIO_GAUGES, radio_labels)
+    radio_counters = _families(RADIO_COUNTERS, radio_labels, CounterMetricFamily)
     chains = _families(CHAINS, [*radio_labels, "chain"])
     stations = _families(STATION_GAUGES, [*radio_labels, "mac"])
     lte = _families(LTE_GAUGES, ["interface"])
@@ -107,6 +112,7 @@ def snmp_families(devices: Iterable[tuple[list[str], dict[str, Any] | None]]) ->
         for position, radio in enumerate(block.get("radios") or []):
             labels = [*device, str(radio.get("name") or radio.get("family")), str(position)]
             _fill(radios, radio, labels)
+            _fill(radio_counters, radio, labels)
             for field, family in chains.items():
                 for chain, value in enumerate(radio.get(field) or []):
                     family.add_metric([*labels, str(chain)], value)
@@ -120,6 +126,7 @@ def snmp_families(devices: Iterable[tuple[list[str], dict[str, Any] | None]]) ->
         *interfaces.values(),
         *counters.values(),
         *radios.values(),
+        *radio_counters.values(),
         *chains.values(),
         *stations.values(),
         *lte.values(),

@@ -132,6 +132,9 @@ class RadioObservation:
     airmax_quality_pct: int | None = None
     airmax_capacity_pct: int | None = None
     airtime_pct: float | None = None
+    # airFiber: octets its data port carried (Counter64), which its IF-MIB answers as 0.
+    rx_octets: int | None = None
+    tx_octets: int | None = None
     # Figures a device reports as min/avg/max (OpenWrt's extend scripts): the avg is the
     # field itself, the spread is kept here as {"snr_db": {"min": 15, "max": 25}, ...}.
     spread: dict[str, dict[str, int]] = field(default_factory=dict)

@@ -137,6 +137,9 @@ AF_LINK_MODE, AF_TX_FREQ, AF_RX_FREQ, AF_TX_POWER, AF_TX_WIDTH = columns_of(
 AF_DIST, AF_RX_CAP, AF_TX_CAP, AF_RX0, AF_RX1, AF_FW, AF_LINK_UP, AF_REMOTE = columns_of(
     AF + ".2.1", 4, 5, 6, 11, 14, 40, 44, 45
 )
+# airFiberStatisticsTable txOctetsOK / rxOctetsOK: the data port's MAC counters (Counter64);
+# this firmware answers 0 for every ifTable octet counter, so these are the link's traffic.
+AF_TX_OCTETS, AF_RX_OCTETS = columns_of(AF + ".3.1", 6, 7)
 AF_MODES = {1: "master", 2: "slave", 3: "spectral"}
 
 
@@ -182,6 +185,8 @@ def parse_airfiber(fetched: Fetched) -> Reading:
         tx_power_dbm=as_int(first_in(nx, AF_TX_POWER)),
         tx_capacity_bps=as_int(first_in(nx, AF_TX_CAP)),
         rx_capacity_bps=as_int(first_in(nx, AF_RX_CAP)),
+        rx_octets=as_int(first_in(nx, AF_RX_OCTETS)),
+        tx_octets=as_int(first_in(nx, AF_TX_OCTETS)),
         station_count=len(stations),
         stations=stations,
     )
@@ -324,7 +329,7 @@ FAMILIES: tuple[Family, ...] = (
         "airfiber",
         oid_of(AF),
         (AF_LINK_MODE, AF_TX_FREQ, AF_RX_FREQ, AF_TX_POWER, AF_TX_WIDTH, AF_DIST, AF_RX_CAP)
-        + (AF_TX_CAP, AF_RX0, AF_RX1, AF_FW, AF_LINK_UP, AF_REMOTE),
+        + (AF_TX_CAP, AF_RX0, AF_RX1, AF_FW, AF_LINK_UP, AF_REMOTE, AF_TX_OCTETS, AF_RX_OCTETS),
         (),
         parse_airfiber,
     ),

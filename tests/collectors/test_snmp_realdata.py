@@ -181,6 +181,8 @@ async def test_airfiber(polled: dict[str, SnmpObservation]) -> None:
     assert radio.tx_power_dbm == 58
     assert radio.chain_signal_dbm == (-42, -42)
     assert radio.distance_m == 11450.0  # airFiberStatusRemoteDistance, metres
+    # airFiberStatistics rxOctetsOK / txOctetsOK, while ifTable answers 0 for eth0.
+    assert (radio.rx_octets, radio.tx_octets) == (23669076995688, 1844894475537)
     # airFiber classic names no model: the empty dot11 product name is not one either.
     assert (obs.model, obs.model_source) == (None, None)
 

@@ -132,6 +132,7 @@ def test_ubiquiti_figures(answers: dict[str, dict]) -> None:
     af = radio(answers["airos-af"])
     assert (af["frequency_mhz"], af["rx_frequency_mhz"], af["tx_power_dbm"]) == (11485, 10995, 58)
     assert af["chain_signal_dbm"] == [-42, -42]
+    assert (af["rx_octets"], af["tx_octets"]) == (23669076995688, 1844894475537)
     [ltu] = radio(answers["airos-af-ltu"])["stations"]
     assert (ltu["chain_signal_dbm"], ltu["chain_ideal_dbm"]) == ([-47, -48], [-51, -51])
     assert radio(answers["airos-af-ltu"])["tx_power_dbm"] == 28
@@ -177,3 +178,5 @@ def test_metrics_carry_the_radio_figures(api, answers: dict[str, dict]) -> None:
     assert value(samples, "meshkeeper_station_remote_snr_db", mac="f4:92:bf:e2:9e:8d") == 19
     assert value(samples, "meshkeeper_station_distance_meters", mac="b8:69:f4:7f:41:70") == 185.45
     assert value(samples, "meshkeeper_radio_stations", radio="wl-5G") == 2
+    link = answers["airos-af"]["id"]
+    assert value(samples, "meshkeeper_radio_rx_octets_total", device_id=link) == 23669076995688
