@@ -4,12 +4,17 @@ One poll of one device is two rounds of GETBULK (RFC 3416):
 
 1. one PDU of GETNEXTs (non-repeaters): the system group, hrSystemUptime, snmpEngineTime,
    ifNumber, one column of ifXTable (to choose ifXTable or ifTable), one probe per vendor
-   radio MIB (to learn which vendor tables exist without walking them) and the vendors'
-   station counts (to size the station walks);
+   MIB and per multi-radio table (to learn which tables exist without walking them) and
+   the vendors' station counts (to size the station walks);
 2. the interface columns (max-repetitions sized from ifNumber) and, for each vendor MIB
-   found, its per-radio objects plus its station tables (sized from the station count):
-   one PDU for all when it fits and its shared max-repetitions over-asks by less than a PDU
-   costs, else one walk each, concurrently.
+   found, its first-row objects and station tables (sized from the station count) and its
+   per-radio tables (every radio of a router): walks share a PDU, first fit, while it fits
+   and their shared max-repetitions over-asks by less than a PDU costs; the rest go
+   concurrently.
+
+Each vendor family (snmp_radios.py, snmp_mikrotik.py, snmp_extend.py) turns what it
+fetched into a Reading: radios with their stations, LTE modems, and the device's model
+(with the MIB object it came from), firmware, serial and licence.
 
 Every walk stops at the end of its own column, at a row cap, and after a fixed number of
 PDUs; a wrong ifNumber or station count only changes how many PDUs a walk takes. SNMPv2c
