@@ -21,6 +21,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy ipam collectors daemon api cli
+	$(BIN)/lint-imports
 
 fuzz: $(STAMP)
 	$(BIN)/python -m pytest tests/fuzz_long.py -p no:cacheprovider

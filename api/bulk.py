@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api.deps import Admin, DbSession
 from api.resources import ERRORS
 from api.schemas.people import InstallIn, InstallPatch, MemberIn, MemberPatch
-from ipam import csv_format, csv_io
+from ipam.imports import csv_format, csv_io
 
 SCHEMAS = {
     "installs": csv_io.Schemas(InstallIn, InstallPatch),

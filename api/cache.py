@@ -18,7 +18,7 @@ from fastapi import Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from ipam import versions
+from ipam.records import versions
 
 MAX_ENTRIES = 4096
 

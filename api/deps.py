@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ipam.enums import TokenRole
-from ipam.tokens import identify
+from ipam.records.tokens import identify
 
 RANK = {TokenRole.READ_ONLY: 0, TokenRole.INSTALLER: 1, TokenRole.ADMIN: 2}
 

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import DbSession, Reader
 from api.resources import ERRORS
-from ipam import events
 from ipam.errors import Invalid
+from ipam.records import events
 
 log = logging.getLogger(__name__)
 

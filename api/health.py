@@ -11,9 +11,9 @@ from pydantic import TypeAdapter
 from api.cache import cached_json
 from api.deps import DbSession, Reader
 from api.resources import DEFAULT_PAGE_SIZE, ERRORS, MAX_PAGE_SIZE, page_links
-from ipam import health
 from ipam.enums import NodeStatus, ObservedStatus
-from ipam.records import count
+from ipam.observed import health
+from ipam.records.changes import count
 
 router = APIRouter(prefix="/api/v1", tags=["health"], responses=ERRORS)
 ANSWER: TypeAdapter[Any] = TypeAdapter(dict[str, Any])

@@ -7,7 +7,7 @@ reverse proxy every request comes from the proxy, and all clients share one budg
 the operator runs uvicorn with `--forwarded-allow-ips=<proxy address>` (and the proxy sets
 X-Forwarded-For), so that uvicorn puts the real client address in its place.
 
-A geocoder may be plugged in by setting `app.state.geocoder` to an `ipam.join.Geocoder`;
+A geocoder may be plugged in by setting `app.state.geocoder` to an `ipam.records.join.Geocoder`;
 without one, a request for a new building must carry latitude and longitude.
 """
 
@@ -36,8 +36,8 @@ from api.schemas.common import (
     RecordIn,
     Short,
 )
-from ipam import join
 from ipam.errors import Invalid
+from ipam.records import join
 
 MAX_CLIENTS = 10_000
 _CREATE_LOCK = threading.Lock()

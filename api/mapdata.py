@@ -1,7 +1,7 @@
 """Anonymous map feeds: the legacy nodes / links / sectors JSON, GeoJSON and KML.
 
 Public by design (NYC Mesh's website map reads them without credentials) and free of member
-data (see `ipam.mapfeed`). Each answer is bytes serialised once per change of the records,
+data (see `ipam.maps.feed`). Each answer is bytes serialised once per change of the records,
 with an ETag so a map that polls gets 304 until something changes.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
 
-from ipam.mapfeed import MEDIA_TYPES, FeedCache
+from ipam.maps.feed import MEDIA_TYPES, FeedCache
 
 router = APIRouter(prefix="/api/v1", tags=["map"])
 

@@ -23,9 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics_snmp import snmp_families
-from ipam import events
 from ipam import models as m
 from ipam.enums import ObservedStatus
+from ipam.records import events
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,11 @@ from api import serialize
 from api.deps import DbSession, Reader, Writer
 from api.resources import ERRORS
 from api.serialize import node_ref
-from ipam import addressing, allocations, assign
 from ipam import models as m
 from ipam.enums import InstallStatus
 from ipam.errors import NotFound
+from ipam.numbering import addressing, allocations
+from ipam.numbering import nn_assign as assign
 
 router = APIRouter(prefix="/api/v1", tags=["network numbers"], responses=ERRORS)
 

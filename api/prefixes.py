@@ -11,7 +11,7 @@ from api.deps import DbSession, Writer
 from api.resources import ERRORS
 from api.schemas.ipam import AllocateIn, IpAllocationOut
 from api.serialize import ip_allocation
-from ipam import allocations
+from ipam.numbering import allocations
 
 router = APIRouter(prefix="/api/v1/prefixes", tags=["prefixes"], responses=ERRORS)
 

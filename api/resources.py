@@ -19,10 +19,10 @@ from api.schemas import ipam as ipam_schemas
 from api.schemas import network as net
 from api.schemas import people
 from api.schemas.common import ErrorBody, Page
-from ipam import edits
 from ipam import models as m
 from ipam.errors import BadRequest, Invalid, NotFound
-from ipam.records import KINDS, count, delete, family, jsonable, load
+from ipam.records import edits
+from ipam.records.changes import KINDS, count, delete, family, jsonable, load
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -36,7 +36,7 @@ class Resource:
     name: str
     create: type[BaseModel]
     patch: type[BaseModel]
-    out: type[BaseModel]
+    out: Any  # a model, or a union of models for the device family
     order: tuple[Any, ...]
     number: str | None = None  # install_number / network_number: a number in the URL means it
 
@@ -78,7 +78,7 @@ RESOURCES = [
         net.DevicePatch,
         net.DeviceOut | net.SectorOut | net.AccessPointOut,
         (m.Device.created, m.Device.id),
-    ),  # type: ignore[arg-type]
+    ),
     Resource(
         "sectors", net.SectorIn, net.SectorPatch, net.SectorOut, (m.Sector.created, m.Sector.id)
     ),
@@ -182,7 +182,11 @@ def build_router(res: Resource) -> APIRouter:
             raise NotFound(f"no {kind.singular} with id {record_id}", field="id")
         return serialize.render(session, res.name, [obj])[0]
 
-    @router.get("/", response_model=Page[res.out], summary=f"List {res.name}")
+    @router.get(
+        "/",
+        response_model=Page[res.out],  # type: ignore[name-defined]
+        summary=f"List {res.name}",
+    )
     def list_records(
         request: Request,
         session: DbSession,
@@ -201,7 +205,7 @@ def build_router(res: Resource) -> APIRouter:
 
     @router.get(
         "/lookup/",
-        response_model=Page[res.out],
+        response_model=Page[res.out],  # type: ignore[name-defined]
         summary=f"Look up {res.name} by {', '.join(lookup_params)}",
         openapi_extra={"parameters": openapi_parameters(res.name)},
     )
@@ -242,8 +246,11 @@ def build_router(res: Resource) -> APIRouter:
 
     @router.put("/{key}/", response_model=res.out, summary=f"Replace a {kind.singular}")
     def put(
-        key: str, body: Annotated[res.create, Body()], session: DbSession, caller: Writer
-    ) -> Any:  # type: ignore[name-defined]
+        key: str,
+        body: Annotated[res.create, Body()],  # type: ignore[name-defined]
+        session: DbSession,
+        caller: Writer,
+    ) -> Any:
         record_id = resolve(session, key)
         values = body.model_dump()
         # A whole record that leaves out a number fixed once given keeps it: not an unset.
@@ -254,8 +261,11 @@ def build_router(res: Resource) -> APIRouter:
 
     @router.patch("/{key}/", response_model=res.out, summary=f"Change a {kind.singular}")
     def patch(
-        key: str, body: Annotated[res.patch, Body()], session: DbSession, caller: Writer
-    ) -> Any:  # type: ignore[name-defined]
+        key: str,
+        body: Annotated[res.patch, Body()],  # type: ignore[name-defined]
+        session: DbSession,
+        caller: Writer,
+    ) -> Any:
         record_id = resolve(session, key)
         edits.update(session, kind, record_id, body.model_dump(exclude_unset=True), caller.name)
         return fetch(session, record_id)

@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ipam import models as m
-from ipam.health import observed_block
+from ipam.observed.health import observed_block
 
 Refs = dict[str, dict[uuid.UUID, Any]]
 Fetch = Callable[[Session, Sequence[Any]], dict[uuid.UUID, Any]]
@@ -179,7 +179,7 @@ def building(obj: m.Building, refs: Refs) -> dict[str, Any]:
             "panoramas",
         ),
     )
-    out["primary_node"] = refs["primary_node"].get(obj.primary_node_id)
+    out["primary_node"] = obj.primary_node_id and refs["primary_node"].get(obj.primary_node_id)
     out["nodes"] = refs["nodes"].get(obj.id, [])
     out["installs"] = refs["installs"].get(obj.id, [])
     return out
@@ -206,7 +206,7 @@ def install(obj: m.Install, refs: Refs) -> dict[str, Any]:
     out["member"] = {"id": obj.member_id}
     out["additional_members"] = refs["additional_members"].get(obj.id, [])
     out["building"] = {"id": obj.building_id}
-    out["node"] = refs["node"].get(obj.node_id)
+    out["node"] = obj.node_id and refs["node"].get(obj.node_id)
     return out
 
 

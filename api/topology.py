@@ -10,9 +10,9 @@ from fastapi import APIRouter, Path, Query, Request
 from api.deps import DbSession, Reader
 from api.resources import ERRORS
 from ipam.errors import NotFound
-from ipam.topology import Topology
-from ipam.topology_cache import TopologyCache
-from ipam.topology_store import current
+from ipam.topology.cache import TopologyCache
+from ipam.topology.mesh import Topology
+from ipam.topology.store import current
 
 router = APIRouter(prefix="/api/v1/topology", tags=["topology"], responses=ERRORS)
 

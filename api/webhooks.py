@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from api.deps import Admin, DbSession
 from api.resources import ERRORS
 from api.schemas.common import Page
-from ipam import events
 from ipam import models as m
 from ipam.errors import NotFound
+from ipam.records import events
 
 MAX_URL_LENGTH = 2000
 MAX_EVENT_TYPES = 50

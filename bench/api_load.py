@@ -25,7 +25,7 @@ from sqlalchemy import select, text  # noqa: E402
 from bench.stack import REPO, fresh_database, served, shared_data  # noqa: E402
 from ipam import models as m  # noqa: E402
 from ipam.db import make_sessionmaker, transaction  # noqa: E402
-from ipam.nycmesh_import import import_map  # noqa: E402
+from ipam.imports.nycmesh_import import import_map  # noqa: E402
 
 STREETS = ["Clarkson Av", "Eastern Parkway", "Jefferson Street", "Vernon Avenue", "East 7th Street"]
 

@@ -1,4 +1,4 @@
-"""Loaders: real public mesh data -> the plain values `ipam.topology.build` takes.
+"""Loaders: real public mesh data -> the plain values `ipam.topology.mesh.build` takes.
 
 NYC Mesh map feed (`nycmesh-network-map/`, as MeshDB's map API served it; MeshDB's
 `meshapi/serializers/map.py` and `views/map.py` define the rows):
@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ipam.topology_types import TopoLink, TopoNode
+from ipam.topology.values import TopoLink, TopoNode
 
 NN_MAX = 8192
 

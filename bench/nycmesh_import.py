@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import Engine  # noqa: E402
 
 from ipam.db import ensure_database, make_engine, migrate, start_embedded  # noqa: E402
-from ipam.nycmesh_import import import_map  # noqa: E402
+from ipam.imports.nycmesh_import import import_map  # noqa: E402
 
 IMPORT_TARGET_S = 60.0
 FEED_TARGET_MS = 300.0

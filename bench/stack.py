@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ipam import tokens  # noqa: E402
 from ipam.db import (  # noqa: E402
     ensure_database,
     make_engine,
@@ -29,6 +28,7 @@ from ipam.db import (  # noqa: E402
     transaction,
 )
 from ipam.enums import TokenRole  # noqa: E402
+from ipam.records import tokens  # noqa: E402
 
 
 def shared_data() -> Path:

@@ -1,4 +1,4 @@
-"""Benchmark ipam.topology on real meshes against networkx answering each question from scratch.
+"""Benchmark ipam.topology.mesh on real meshes against networkx answering each from scratch.
 
 Usage: .venv/bin/python bench/topology.py [--quick]
 
@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))  # run as a script: make `ipam` and `bench` import
 import networkx as nx  # noqa: E402
 
 from bench.datasets import load_meshviewer, load_nycmesh  # noqa: E402
-from ipam.topology import TopoLink, Topology, TopoNode, build  # noqa: E402
+from ipam.topology.mesh import TopoLink, Topology, TopoNode, build  # noqa: E402
 
 REBUILD_TARGET_S = 0.5
 QUERY_TARGET_MS = 50.0

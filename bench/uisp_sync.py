@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from collectors import uisp  # noqa: E402
 from collectors.guard import ProbeGuard  # noqa: E402
-from ipam.uisp_rules import RecordedDevice, RecordedLink, SyncPlan, plan_sync  # noqa: E402
+from ipam.imports.uisp_rules import RecordedDevice, RecordedLink, SyncPlan, plan_sync  # noqa: E402
 from tests.collectors.uisp_server import DEVICES, LINKS, make_device, make_link  # noqa: E402
 
 BUDGET_S = 10.0

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, joinedload
 from ipam import models as m
 from ipam.enums import DeviceStatus, LinkStatus, NodeStatus
 from ipam.enums import ObservedStatus as S
-from ipam.observed import State, Thresholds, drifted, link_status, node_status, step
-from ipam.records import write_event
-from ipam.versions import bump_observed
+from ipam.observed.rules import State, Thresholds, drifted, link_status, node_status, step
+from ipam.records.changes import write_event
+from ipam.records.versions import bump_observed
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,11 @@ def refresh_nodes(
                 "node.drift",
                 "nodes",
                 str(node_id),
-                {"recorded": node.status, "observed": obs.status, "since": obs.since.isoformat()},
+                {
+                    "recorded": node.status,
+                    "observed": obs.status,
+                    "since": obs.since and obs.since.isoformat(),
+                },
                 network_number=node.network_number,
             )
             outcome.note("node", str(node.network_number or node_id), "drift", obs.status)

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 from collectors import icmp
 from collectors.guard import NOT_ALLOWED, ProbeGuard
 from daemon.observe import DeviceResult, Outcome, apply_ping_results
-from ipam import addressing
 from ipam import models as m
 from ipam.db import transaction
 from ipam.enums import DeviceStatus
 from ipam.enums import ObservedStatus as S
-from ipam.observed import Thresholds, classify
+from ipam.numbering import addressing
+from ipam.observed.rules import Thresholds, classify
 from ipam.settings import Settings
 
 

@@ -18,10 +18,10 @@ from daemon.polling import Target, icmp_targets
 from ipam import models as m
 from ipam.db import transaction
 from ipam.enums import ObservedStatus as S
-from ipam.records import write_event
+from ipam.observed.snmp_counters import with_rates
+from ipam.records.changes import write_event
+from ipam.records.versions import bump_observed
 from ipam.settings import Settings
-from ipam.snmp_counters import with_rates
-from ipam.versions import bump_observed
 
 
 @dataclasses.dataclass

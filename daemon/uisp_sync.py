@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 from collectors import uisp
 from collectors.errors import CollectorError
 from collectors.guard import ProbeGuard
-from ipam import edits
 from ipam import models as m
-from ipam import uisp_rules as rules
 from ipam.db import transaction
 from ipam.enums import DeviceStatus, LinkStatus
-from ipam.records import KINDS, write_event
+from ipam.imports import uisp_rules as rules
+from ipam.records import edits
+from ipam.records.changes import KINDS, write_event
+from ipam.records.versions import bump_observed
 from ipam.settings import Settings
-from ipam.versions import bump_observed
 
 ACTOR = "uisp-sync"
 
@@ -109,7 +109,8 @@ def recorded(
         )
         for link, fa, fb, seen in links
     ]
-    numbers = set(session.scalars(select(m.Node.network_number).where(m.Node.network_number > 0)))
+    numbered = select(m.Node.network_number).where(m.Node.network_number > 0)
+    numbers = {nn for nn in session.scalars(numbered) if nn is not None}
     return recorded_devices, recorded_links, numbers
 
 
@@ -121,6 +122,7 @@ def apply_plan(
     by_uisp = {
         d.uisp_id: d.id
         for d in session.scalars(select(m.Device).where(m.Device.uisp_id.isnot(None)))
+        if d.uisp_id is not None
     }
     devices_kind, sectors_kind, links_kind = KINDS["devices"], KINDS["sectors"], KINDS["links"]
     for new in plan.devices_to_create:

@@ -40,8 +40,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ipam import events
 from ipam import models as m
+from ipam.records import events
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def _claim(session: Session, webhook_id: uuid.UUID, now: datetime) -> Claim | No
     ).first()
     if hook is None:
         return None
-    # Read the horizon first: every id up to it has committed (see ipam.events), so when
+    # Read the horizon first: every id up to it has committed (see ipam.records.events), so when
     # nothing after the cursor matches, the cursor may skip straight to it.
     horizon = events.latest_id(session)
     found = events.events_after(session, hook.cursor, hook.event_types, 1)

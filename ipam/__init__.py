@@ -1,0 +1,1 @@
+"""The domain: records and the rules over them (no HTTP, no collector, no daemon)."""

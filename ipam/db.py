@@ -95,7 +95,7 @@ def _ping_idle_connections(engine: Engine) -> None:
         record.info["returned"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def ping(dbapi_connection: object, record: Any, proxy: object) -> None:
+    def ping(dbapi_connection: Any, record: Any, proxy: object) -> None:
         if time.monotonic() - record.info.get("returned", 0.0) < IDLE_PING_S:
             return
         try:

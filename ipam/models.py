@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -56,6 +56,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class Record(Base):
+    """A table of records with a UUID id: what history, events and references point at."""
+
+    __abstract__ = True
+    if TYPE_CHECKING:
+        # Each table maps its own id (Sector's and AccessPoint's are foreign keys to Device's);
+        # this only tells the type checker that every record has one.
+        id: Mapped[uuid.UUID]
+
+
 def _uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
 
@@ -91,7 +101,7 @@ install_additional_member = Table(
 )
 
 
-class Member(Base):
+class Member(Record):
     """A person in the mesh, across all the installs they have had."""
 
     __tablename__ = "member"
@@ -114,7 +124,7 @@ class Member(Base):
     )
 
 
-class Building(Base):
+class Building(Record):
     """One street address (a physical structure may have several)."""
 
     __tablename__ = "building"
@@ -151,7 +161,7 @@ class Building(Base):
     )
 
 
-class Node(Base):
+class Node(Record):
     """A site: a set of devices that share one network number."""
 
     __tablename__ = "node"
@@ -182,7 +192,7 @@ class Node(Base):
     )
 
 
-class Install(Base):
+class Install(Record):
     """One household's request to join, and its connection if it happens."""
 
     __tablename__ = "install"
@@ -225,7 +235,7 @@ class Install(Base):
     node: Mapped[Node | None] = relationship(back_populates="installs", lazy="raise")
 
 
-class Device(Base):
+class Device(Record):
     """A radio, router or switch; sectors and access points extend it."""
 
     __tablename__ = "device"
@@ -290,7 +300,7 @@ class AccessPoint(Device):
     __mapper_args__ = {"polymorphic_identity": DeviceKind.ACCESS_POINT}
 
 
-class Link(Base):
+class Link(Record):
     """A cable or radio path between two devices."""
 
     __tablename__ = "link"
@@ -318,7 +328,7 @@ class Link(Base):
     __table_args__ = (CheckConstraint("from_device_id <> to_device_id", name="distinct_ends"),)
 
 
-class LOS(Base):
+class LOS(Record):
     """Two buildings that can see each other: a potential link."""
 
     __tablename__ = "los"
@@ -387,7 +397,7 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
-class Prefix(Base):
+class Prefix(Record):
     """A static address range (supernodes, VPN, point-to-point links, loopbacks, anycast)."""
 
     __tablename__ = "prefix"
@@ -412,7 +422,7 @@ class Prefix(Base):
     )
 
 
-class IpAllocation(Base):
+class IpAllocation(Record):
     """An address or sub-prefix taken from a prefix, optionally for a device or a link."""
 
     __tablename__ = "ip_allocation"

@@ -144,9 +144,9 @@ def api(db, sessions, settings):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from ipam import tokens
     from ipam.db import transaction
     from ipam.enums import TokenRole
+    from ipam.records import tokens
 
     with transaction(sessions) as session:
         secrets = {role.value: tokens.create_token(session, role.value, role) for role in TokenRole}

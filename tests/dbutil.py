@@ -9,8 +9,8 @@ from sqlalchemy import insert, text
 
 def empty_tables(engine: Any) -> None:
     """Empty every table, restart identities, and re-seed the static prefixes."""
-    from ipam.allocations import seed_rows
     from ipam.models import Base, Prefix
+    from ipam.numbering.allocations import seed_rows
 
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:

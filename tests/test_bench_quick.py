@@ -9,6 +9,8 @@ import pytest
 
 from bench.run_all import BENCHES
 
+pytestmark = pytest.mark.peer  # nft / fping when present; skips without them
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 NEEDS_REAL_DATA = {"topology"}
 

@@ -28,7 +28,7 @@ prefix = sa.table(
 
 def upgrade() -> None:
     """Insert the seed once; later edits are the operator's and never overwritten."""
-    from ipam.allocations import seed_rows
+    from ipam.numbering.allocations import seed_rows
 
     op.bulk_insert(prefix, seed_rows())
 

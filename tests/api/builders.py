@@ -42,9 +42,9 @@ def shared_api(engine: Any, data_dir: Path) -> Iterator[ApiClient]:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from ipam import tokens
     from ipam.db import make_sessionmaker, transaction
     from ipam.enums import TokenRole
+    from ipam.records import tokens
     from ipam.settings import Settings
 
     empty_tables(engine)

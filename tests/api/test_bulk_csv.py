@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from api import bulk
-from ipam import csv_io
+from cli.csv_files import cli_export, cli_import
 from tests.api.builders import building, install, member, node, ref
 
 INSTALL_HEADER = (
@@ -265,21 +265,21 @@ def test_cli_export_and_import(csvapi, sessions, place):
     owner, site = place
     text = fill_template(ref(site), ref(owner))
     out, err = io.StringIO(), io.StringIO()
-    code = csv_io.cli_import(
+    code = cli_import(
         sessions, "installs", io.BytesIO(text.encode()), dry_run=True, out=out, err=err
     )
     assert code == 0, err.getvalue()
     assert "would create 14" in out.getvalue()
     assert count(csvapi, "installs") == 0
-    assert csv_io.cli_import(sessions, "installs", io.StringIO(text), dry_run=False, out=out) == 0
+    assert cli_import(sessions, "installs", io.StringIO(text), dry_run=False, out=out) == 0
     assert count(csvapi, "installs") == 14
     bad = text.replace("Pending", "Nope", 1)
     err = io.StringIO()
-    assert csv_io.cli_import(sessions, "installs", io.StringIO(bad), dry_run=False, err=err) == 1
+    assert cli_import(sessions, "installs", io.StringIO(bad), dry_run=False, err=err) == 1
     assert "row 1: status" in err.getvalue()
-    assert csv_io.cli_import(sessions, "installs", io.BytesIO(b"\xff"), dry_run=False, err=err) == 2
+    assert cli_import(sessions, "installs", io.BytesIO(b"\xff"), dry_run=False, err=err) == 2
     exported = io.StringIO()
-    csv_io.cli_export(sessions, "installs", exported)
+    cli_export(sessions, "installs", exported)
     assert len(exported.getvalue().splitlines()) == 15
     history = csvapi.get("/api/v1/installs/1/history/").json()
     assert history[0]["actor"] == "cli-import"

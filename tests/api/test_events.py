@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from ipam import events
 from ipam.db import transaction
-from ipam.records import write_event
+from ipam.records import events
+from ipam.records.changes import write_event
 from tests.api import builders as b
 
 

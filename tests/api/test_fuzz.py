@@ -128,9 +128,9 @@ def fuzz_server(engine, tmp_path_factory) -> Iterator[dict[str, Any]]:
     import uvicorn
 
     from api.app import create_app
-    from ipam import tokens
     from ipam.db import make_sessionmaker, transaction
     from ipam.enums import TokenRole
+    from ipam.records import tokens
     from ipam.settings import Settings
     from tests.dbutil import empty_tables
 

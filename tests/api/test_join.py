@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import join as join_api
-from ipam import join
 from ipam.errors import Invalid
+from ipam.records import join
 
 URL = "/api/v1/join/"
 

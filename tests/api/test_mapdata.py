@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from api import mapdata
-from ipam.nycmesh_import import import_map
+from ipam.imports.nycmesh_import import import_map
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "nycmesh-map"
 NODE_KEYS = (

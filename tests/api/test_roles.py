@@ -143,9 +143,9 @@ def test_malformed_or_wrong_credentials_are_401(env, header):
 
 
 def test_revoked_token_stops_working_at_once(env, engine):
-    from ipam import tokens
     from ipam.db import make_sessionmaker, transaction
     from ipam.enums import TokenRole
+    from ipam.records import tokens
 
     api = env["api"]
     sessions = make_sessionmaker(engine)

@@ -53,9 +53,12 @@ def _ping_mode() -> IcmpMode | None:
         return None
 
 
-pytestmark = pytest.mark.skipif(
-    _ping_mode() is None, reason="this process may open neither raw nor datagram ICMP sockets"
-)
+pytestmark = [
+    pytest.mark.peer,  # nft and fping when present; those tests skip without them
+    pytest.mark.skipif(
+        _ping_mode() is None, reason="this process may open neither raw nor datagram ICMP sockets"
+    ),
+]
 
 
 def _ipv6_loopback() -> bool:
@@ -294,6 +297,7 @@ logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(me
 from collectors.errors import CollectorError
 from collectors.guard import ProbeGuard
 from collectors.icmp import collect, decide_mode
+
 
 async def main():
     guard = ProbeGuard.from_cidrs(["127.0.0.0/8", "::1/128"])

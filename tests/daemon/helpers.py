@@ -195,7 +195,7 @@ class Process:
     def __init__(self, args: list[str], env: dict[str, str], log: Path):
         self.log_path = log
         self._log = log.open("ab")
-        command = [str(MESHKEEPER)] if MESHKEEPER.exists() else [sys.executable, "-m", "daemon.cli"]
+        command = [str(MESHKEEPER)] if MESHKEEPER.exists() else [sys.executable, "-m", "cli.main"]
         self.proc = subprocess.Popen(
             [*command, *args], env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT
         )

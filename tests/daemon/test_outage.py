@@ -27,7 +27,6 @@ from api.app import create_app
 from daemon.polling import poll_icmp
 from daemon.scheduler import Daemon
 from ipam import models as m
-from ipam import tokens
 from ipam.db import (
     ensure_database,
     make_engine,
@@ -38,6 +37,7 @@ from ipam.db import (
 )
 from ipam.enums import TokenRole
 from ipam.models import Base
+from ipam.records import tokens
 from ipam.settings import Settings
 from tests.daemon.helpers import add_device, add_node, check_transitions, event_rows
 

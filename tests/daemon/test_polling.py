@@ -11,11 +11,11 @@ from collectors.errors import CollectorError
 from collectors.guard import NOT_ALLOWED
 from collectors.icmp_sockets import decide_mode
 from daemon.polling import poll_icmp
-from ipam import addressing
 from ipam import models as m
 from ipam.db import transaction
 from ipam.enums import DeviceStatus
 from ipam.enums import ObservedStatus as S
+from ipam.numbering import addressing
 from tests.daemon.helpers import (
     SILENT_BASE,
     add_device,
@@ -36,9 +36,12 @@ def _can_ping() -> bool:
     return True
 
 
-pytestmark = pytest.mark.skipif(
-    not _can_ping(), reason="this process may open neither raw nor datagram ICMP sockets"
-)
+pytestmark = [
+    pytest.mark.peer,  # nft and fping when present; those tests skip without them
+    pytest.mark.skipif(
+        not _can_ping(), reason="this process may open neither raw nor datagram ICMP sockets"
+    ),
+]
 
 ROUTER_ONLY_NN = 402  # no management address: probed at its router address, 10.69.x.y
 ROUTER = str(addressing.addresses_for(ROUTER_ONLY_NN).router)

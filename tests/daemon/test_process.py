@@ -14,9 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from ipam import tokens
 from ipam.db import transaction
 from ipam.enums import TokenRole
+from ipam.records import tokens
 from tests.daemon.helpers import (
     Process,
     check_transitions,

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select, text
 
 from daemon import webhooks as wh
-from ipam import events
 from ipam import models as m
 from ipam.db import transaction
-from ipam.records import write_event
+from ipam.records import events
+from ipam.records.changes import write_event
 from tests.daemon.receiver import Receiver, closed_port_url
 
 SECRET = "s3cret-for-tests"

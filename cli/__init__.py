@@ -1,0 +1,1 @@
+"""The command line (`meshkeeper run`, `api`, `daemon`, `poll`, ...): it composes api and daemon."""

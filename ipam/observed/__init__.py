@@ -1,0 +1,1 @@
+"""Observed state: the pure rules of what a poll means, and health answers beside the records."""

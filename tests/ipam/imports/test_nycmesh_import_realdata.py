@@ -1,0 +1,63 @@
+"""The whole real NYC Mesh map feed (../shared/data/nycmesh-network-map): import, again, serve."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from ipam.imports.nycmesh_import import import_map
+from ipam.maps import feed as mapfeed
+
+pytestmark = pytest.mark.realdata
+
+LINKS = 1392
+SECTORS = 196
+DANGLING = 111  # links.json rows with an end that nodes.json does not have
+
+
+@pytest.fixture()
+def feed_dir(shared_data):
+    """The real feed's folder."""
+    return shared_data / "nycmesh-network-map"
+
+
+def test_real_feed_imports_once(feed_dir, sessions, db, tmp_path):
+    rows = json.loads((feed_dir / "nodes.json").read_bytes())
+    install_rows = sum(1 for r in rows if r.get("status") != "NN assigned")
+
+    report = import_map(sessions, feed_dir)
+    problems = report.problem_counts()
+    assert report.rows == len(rows) == 14806
+    assert report.created["installs"] == report.created["members"] == install_rows == 14309
+    assert "impossible coordinates" not in problems
+    assert problems["dangling link"] == DANGLING
+    # Every link is created or reported: dangling ends, or both ends on one node.
+    assert report.created["links"] + problems["dangling link"] + problems["self link"] == LINKS
+    assert report.created["sectors"] + problems["unplaced sector"] == SECTORS
+    assert 1000 < report.created["nodes"] < 1500 and report.created["buildings"] > 10000
+    assert 400 < problems["outside NYC"] < 600  # real mess, reported, imported as given
+    with db.connect() as conn:
+        last = conn.scalar(
+            text(
+                "SELECT pg_sequence_last_value("
+                "pg_get_serial_sequence('install', 'install_number')::regclass)"
+            )
+        )
+        assert last == max(r["id"] for r in rows if r.get("status") != "NN assigned")
+
+    again = import_map(sessions, feed_dir)
+    assert again.total_created == 0
+    assert again.unchanged == report.created
+
+    # The served feed has the real feed's keys, and importing it back creates nothing.
+    keys = {k for r in rows for k in r}
+    with db.connect() as conn:
+        data = mapfeed.build(conn)
+    served = json.loads(mapfeed.serialise(data, "nodes"))
+    assert all(set(r) <= keys for r in served)
+    assert len(served) > 14000 and len(data.sectors) == report.created["sectors"]
+    for name in ("nodes", "links", "sectors"):
+        (tmp_path / f"{name}.json").write_bytes(mapfeed.serialise(data, name))
+    assert import_map(sessions, tmp_path).total_created == 0
