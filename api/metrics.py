@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics_snmp import snmp_families
 from ipam import models as m
 from ipam.enums import ObservedStatus
 from ipam.records import events
@@ -48,6 +49,7 @@ def _device_rows(session: Any) -> list[Any]:
             obs.c.rtt_avg_ms,
             obs.c.packet_loss,
             obs.c.uptime_s,
+            obs.c.radio,
         )
         .select_from(
             obs.join(dev, dev.c.id == obs.c.device_id).join(node, node.c.id == dev.c.node_id)
@@ -116,11 +118,7 @@ def _device_families(rows: list[Any]) -> Iterable[Metric]:
         "meshkeeper_device_uptime_seconds", "Uptime the device reported", labels=labels
     )
     for row in rows:
-        values = [
-            str(row.id),
-            row.name or "",
-            "" if row.network_number is None else str(row.network_number),
-        ]
+        values = _device_labels(row)
         up.add_metric(values, 1 if row.status == ObservedStatus.UP else 0)
         if row.rtt_avg_ms is not None:
             rtt.add_metric(values, row.rtt_avg_ms)
@@ -128,7 +126,15 @@ def _device_families(rows: list[Any]) -> Iterable[Metric]:
             loss.add_metric(values, row.packet_loss)
         if row.uptime_s is not None:
             uptime.add_metric(values, row.uptime_s)
-    return (up, rtt, loss, uptime)
+    return (up, rtt, loss, uptime, *snmp_families((_device_labels(row), row.radio) for row in rows))
+
+
+def _device_labels(row: Any) -> list[str]:
+    return [
+        str(row.id),
+        row.name or "",
+        "" if row.network_number is None else str(row.network_number),
+    ]
 
 
 def _collector_families(rows: list[m.CollectorState]) -> Iterable[Metric]:

@@ -4,12 +4,17 @@ One poll of one device is two rounds of GETBULK (RFC 3416):
 
 1. one PDU of GETNEXTs (non-repeaters): the system group, hrSystemUptime, snmpEngineTime,
    ifNumber, one column of ifXTable (to choose ifXTable or ifTable), one probe per vendor
-   radio MIB (to learn which vendor tables exist without walking them) and the vendors'
-   station counts (to size the station walks);
+   MIB and per multi-radio table (to learn which tables exist without walking them) and
+   the vendors' station counts (to size the station walks);
 2. the interface columns (max-repetitions sized from ifNumber) and, for each vendor MIB
-   found, its per-radio objects plus its station tables (sized from the station count):
-   one PDU for all when it fits and its shared max-repetitions over-asks by less than a PDU
-   costs, else one walk each, concurrently.
+   found, its first-row objects and station tables (sized from the station count) and its
+   per-radio tables (every radio of a router): walks share a PDU, first fit, while it fits
+   and their shared max-repetitions over-asks by less than a PDU costs; the rest go
+   concurrently.
+
+Each vendor family (snmp_radios.py, snmp_mikrotik.py, snmp_extend.py) turns what it
+fetched into a Reading: radios with their stations, LTE modems, and the device's model
+(with the MIB object it came from), firmware, serial and licence.
 
 Every walk stops at the end of its own column, at a row cap, and after a fixed number of
 PDUs; a wrong ifNumber or station count only changes how many PDUs a walk takes. SNMPv2c
@@ -19,13 +24,16 @@ goes over our own socket (snmp_v2c.py, snmp_wire.py), SNMPv3 through pysnmp's en
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from collectors.errors import CollectorError
 from collectors.guard import NOT_ALLOWED, ProbeGuard
+from collectors.snmp_family import Family
 from collectors.snmp_mibs import (
     HR_SYSTEM_UPTIME,
     IF_NUMBER,
@@ -46,15 +54,18 @@ from collectors.snmp_mibs import (
     uptime,
     within,
 )
+from collectors.snmp_mikrotik import model_from_sys_descr
 from collectors.snmp_model import (
     InterfaceObservation,
+    LteObservation,
     RadioObservation,
+    Reading,
     SnmpObservation,
     SnmpTarget,
     SnmpV3Credentials,
     StationObservation,
 )
-from collectors.snmp_radios import FAMILIES, Family
+from collectors.snmp_radios import FAMILIES
 from collectors.snmp_session import (
     NO_ANSWER,
     OID,
@@ -69,6 +80,7 @@ __all__ = [
     "NO_ANSWER",
     "NOT_ALLOWED",
     "InterfaceObservation",
+    "LteObservation",
     "RadioObservation",
     "SnmpObservation",
     "SnmpTarget",
@@ -78,6 +90,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+Named = TypeVar("Named", RadioObservation, LteObservation)
 
 DEFAULT_CONCURRENCY = 64
 DEFAULT_MAX_ROWS = 512
@@ -91,7 +104,7 @@ PDU_VARBINDS = 5
 PHASE_ONE = (
     SYSTEM_NEXTS
     + IFX_PROBES
-    + tuple(family.probe for family in FAMILIES)
+    + tuple(probe for family in FAMILIES for probe in family.probes)
     + tuple(family.count for family in FAMILIES if family.count)
 )
 
@@ -167,9 +180,10 @@ async def _poll(session: Session, started: float, max_rows: int) -> SnmpObservat
     )
     if_count = as_int(instance(nexts, IF_NUMBER))
     families = [family for family in FAMILIES if within(nexts, family.probe)]
+    family_walks = [_family_walks(family, nexts) for family in families]
     walks = [
         Walk((), interface_columns(nexts), if_count if if_count and if_count > 0 else 8),
-        *(_family_walk(family, nexts) for family in families),
+        *(walk for own in family_walks for walk in own),
     ]
     outcomes = await _round_two(session, walks, max_rows)
     for outcome in outcomes:
@@ -177,33 +191,84 @@ async def _poll(session: Session, started: float, max_rows: int) -> SnmpObservat
             raise outcome
     errors = [o for o in outcomes if isinstance(o, CollectorError)]
     fetched = [o if isinstance(o, Fetched) else None for o in outcomes]
-    radios: list[RadioObservation] = []
-    firmware: str | None = None
-    for family, got in zip(families, fetched[1:], strict=True):
+    readings: list[Reading] = []
+    position = 1
+    for family, own in zip(families, family_walks, strict=True):
+        got = _merged(fetched[position : position + len(own)])
+        position += len(own)
         if got is None:
             continue
         # Objects the first round already answered (a probe or a count can be one).
         got.nexts.update({oid: nexts[oid] for oid in family.singles if oid in nexts})
-        found, version = family.parse(got)
-        radios.extend(found)
-        firmware = firmware or version
+        readings.append(family.parse(got))
+    ports = interfaces(fetched[0]) if fetched[0] is not None else ()
+    sys_descr = as_text(instance(nexts, SYS_DESCR))
+    sys_object_id = as_oid_text(instance(nexts, SYS_OBJECT_ID))
+    model, model_source = _model(readings, sys_descr, sys_object_id)
     return SnmpObservation(
         address=target.address,
         port=target.port,
         error=errors[0].reason if errors else None,
-        sys_descr=as_text(instance(nexts, SYS_DESCR)),
-        sys_object_id=as_oid_text(instance(nexts, SYS_OBJECT_ID)),
+        sys_descr=sys_descr,
+        sys_object_id=sys_object_id,
         sys_name=as_text(instance(nexts, SYS_NAME)),
         uptime_s=seconds,
         uptime_source=source,
         sys_uptime_ticks=ticks,
-        firmware=firmware,
-        interfaces=interfaces(fetched[0]) if fetched[0] is not None else (),
-        radios=tuple(radios),
+        firmware=_first(r.firmware for r in readings),
+        model=model,
+        model_source=model_source,
+        serial=_first(r.serial for r in readings),
+        licence=_first(r.licence for r in readings),
+        interfaces=ports,
+        radios=_named(tuple(radio for r in readings for radio in r.radios), ports),
+        lte=_named(tuple(modem for r in readings for modem in r.lte), ports),
         truncated=any(got.truncated for got in fetched if got is not None),
         requests=session.requests,
         elapsed_s=time.perf_counter() - started,
     )
+
+
+def _first(values: Iterable[str | None]) -> str | None:
+    return next((value for value in values if value), None)
+
+
+def _model(
+    readings: list[Reading], sys_descr: str | None, sys_object_id: str | None
+) -> tuple[str | None, str | None]:
+    """The model the device names and the object it came from: a vendor MIB first."""
+    for reading in readings:
+        if reading.model:
+            return reading.model, reading.model_source
+    board = model_from_sys_descr(sys_descr, sys_object_id)
+    return (board, "SNMPv2-MIB::sysDescr") if board else (None, None)
+
+
+def _named(items: tuple[Named, ...], ports: tuple[InterfaceObservation, ...]) -> tuple[Named, ...]:
+    """Radios and modems known by ifIndex get the interface's name (ifName or ifDescr)."""
+    names = {port.index: port.name for port in ports}
+    return tuple(
+        dataclasses.replace(item, name=names[item.interface_index])
+        if item.name is None and item.interface_index in names
+        else item
+        for item in items
+    )
+
+
+def _merged(parts: Sequence[Fetched | None]) -> Fetched | None:
+    """One family's walks as one Fetched (the same object when round two used one PDU)."""
+    found: list[Fetched] = []
+    for part in parts:
+        if part is not None and not any(part is seen for seen in found):
+            found.append(part)
+    if len(found) <= 1:
+        return found[0] if found else None
+    # A part that failed leaves its objects unread; the error is reported with the poll.
+    merged = Fetched(truncated=any(part.truncated for part in found))
+    for part in found:
+        merged.nexts.update(part.nexts)
+        merged.columns.update(part.columns)
+    return merged
 
 
 @dataclass(frozen=True)
@@ -220,38 +285,71 @@ class Walk:
         return len(self.next_oids) + len(self.columns) * (self.rows_hint + 1)
 
 
-def _family_walk(family: Family, nexts: dict[OID, VarBind | None]) -> Walk:
+def _family_walks(family: Family, nexts: dict[OID, VarBind | None]) -> list[Walk]:
+    """The family's station walk and, when its probes found any, its per-radio tables."""
     # Objects the first round already answered are not asked again; the station tables are
     # sized from the family's station count when the first round found one (else its hint).
     count = as_int(first_in(nexts, family.count)) if family.count else None
-    return Walk(
-        tuple(oid for oid in family.singles if oid not in nexts),
-        family.tables,
-        count if count is not None and count >= 0 else family.rows_hint,
+    walks = [
+        Walk(
+            tuple(oid for oid in family.singles if oid not in nexts),
+            family.tables,
+            count if count is not None and count >= 0 else family.rows_hint,
+        )
+    ]
+    radio_columns = tuple(
+        column
+        for table, columns in family.radio_tables
+        if within(nexts, table)
+        for column in columns
     )
+    if radio_columns:
+        walks.append(Walk((), radio_columns, family.radio_rows_hint))
+    return walks
+
+
+def _merge(walks: Sequence[Walk]) -> Walk:
+    """Several walks as one: their OIDs together, under the largest row estimate."""
+    return Walk(
+        tuple(oid for walk in walks for oid in walk.next_oids),
+        tuple(column for walk in walks for column in walk.columns),
+        max((walk.rows_hint for walk in walks if walk.columns), default=0),
+    )
+
+
+def _packed(walks: Sequence[Walk], max_varbinds: int) -> list[list[int]]:
+    """Walk positions grouped into shared GETBULKs, first fit.
+
+    The shared max-repetitions over-asks the walks hinted fewer rows: a walk joins a group
+    only while their first request still fits one PDU and costs less than the PDU it saves.
+    """
+    groups: list[list[int]] = []
+    for position, walk in enumerate(walks):
+        for group in groups:
+            alone = _merge([walks[i] for i in group]).varbinds + walk.varbinds + PDU_VARBINDS
+            together = _merge([*(walks[i] for i in group), walk]).varbinds
+            if together <= min(max_varbinds, alone):
+                group.append(position)
+                break
+        else:
+            groups.append([position])
+    return groups
 
 
 async def _round_two(
     session: Session, walks: list[Walk], max_rows: int
 ) -> list[Fetched | BaseException]:
-    """Every walk's Fetched (or its error), in order: one GETBULK for all when that pays."""
-    merged = Walk(
-        tuple(oid for walk in walks for oid in walk.next_oids),
-        tuple(column for walk in walks for column in walk.columns),
-        max((walk.rows_hint for walk in walks if walk.columns), default=0),
-    )
-    asking = sum(1 for walk in walks if walk.varbinds)
-    separate = sum(walk.varbinds for walk in walks) + PDU_VARBINDS * (asking - 1)
-    if asking > 1 and merged.varbinds <= min(session.max_varbinds, separate):
-        # The shared max-repetitions over-asks the walks hinted fewer rows: worth it only
-        # while that costs less than the PDUs it saves. Each part reads its own OIDs.
-        try:
-            both = await _fetch_walk(session, merged, max_rows)
-        except CollectorError as exc:
-            return [exc] * len(walks)
-        return [both] * len(walks)
-    jobs = (_fetch_walk(session, walk, max_rows) for walk in walks)
-    return await asyncio.gather(*jobs, return_exceptions=True)
+    """Every walk's Fetched (or its error), in order; walks share a GETBULK when that pays."""
+    groups = _packed(walks, session.max_varbinds)
+    jobs = (_fetch_walk(session, _merge([walks[i] for i in group]), max_rows) for group in groups)
+    outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+    # Each part reads its own OIDs out of its group's answer.
+    answered = {
+        position: outcome
+        for group, outcome in zip(groups, outcomes, strict=True)
+        for position in group
+    }
+    return [answered[position] for position in range(len(walks))]
 
 
 async def _fetch_walk(session: Session, walk: Walk, max_rows: int) -> Fetched:

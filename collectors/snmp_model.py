@@ -67,7 +67,11 @@ class InterfaceObservation:
 
 @dataclass(frozen=True)
 class StationObservation:
-    """A remote radio seen by this one: an airMAX/LTU/AF60 station or a RouterOS registration."""
+    """A remote radio seen by this one: an airMAX/LTU/AF60 station or a RouterOS registration.
+
+    Units: dBm for signals, dB for SNR, percent for CCQ and quality, bit/s for rates, metres
+    for distance, seconds for uptime. Per-chain tuples are in chain order (chain 0 first).
+    """
 
     mac: str
     name: str | None = None
@@ -78,14 +82,26 @@ class StationObservation:
     latency_ms: int | None = None
     tx_rate_bps: int | None = None
     rx_rate_bps: int | None = None
-    distance_m: int | None = None
+    distance_m: float | None = None
     uptime_s: float | None = None
     interface_index: int | None = None
+    # What the far end hears of us (AF60 reports both ends).
+    remote_signal_dbm: int | None = None
+    remote_snr_db: int | None = None
+    chain_signal_dbm: tuple[int, ...] = ()
+    # LTU: the receive power the link budget predicts per chain, and its level in percent.
+    chain_ideal_dbm: tuple[int, ...] = ()
+    chain_level_pct: tuple[int, ...] = ()
+    signal_quality_pct: int | None = None
 
 
 @dataclass(frozen=True)
 class RadioObservation:
-    """Vendor radio state: one radio of the device and the stations it sees."""
+    """Vendor radio state: one radio (wireless interface) of the device and the stations it sees.
+
+    Same units as StationObservation; tx_power_dbm is what the device calls its transmit
+    power (EIRP on airFiber and LTU, conducted on airMAX and MikroTik).
+    """
 
     family: str
     mode: str | None = None
@@ -99,6 +115,55 @@ class RadioObservation:
     tx_capacity_bps: int | None = None
     rx_capacity_bps: int | None = None
     stations: tuple[StationObservation, ...] = ()
+    interface_index: int | None = None
+    name: str | None = None
+    tx_power_dbm: int | None = None
+    rx_frequency_mhz: int | None = None
+    rx_ccq_pct: int | None = None
+    tx_rate_bps: int | None = None
+    rx_rate_bps: int | None = None
+    snr_db: int | None = None
+    signal_quality_pct: int | None = None
+    distance_m: float | None = None
+    # airMAX: RSSI as the chipset reports it (dB above its own reference, not dBm).
+    rssi: int | None = None
+    chain_rssi: tuple[int, ...] = ()
+    chain_signal_dbm: tuple[int, ...] = ()
+    airmax_quality_pct: int | None = None
+    airmax_capacity_pct: int | None = None
+    airtime_pct: float | None = None
+    # airFiber: octets its data port carried (Counter64), which its IF-MIB answers as 0.
+    rx_octets: int | None = None
+    tx_octets: int | None = None
+    # Figures a device reports as min/avg/max (OpenWrt's extend scripts): the avg is the
+    # field itself, the spread is kept here as {"snr_db": {"min": 15, "max": 25}, ...}.
+    spread: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LteObservation:
+    """One LTE modem interface (MIKROTIK-MIB mtxrLTEModemTable): dBm for RSSI/RSRP, dB else."""
+
+    interface_index: int
+    name: str | None = None
+    rssi_dbm: int | None = None
+    rsrp_dbm: int | None = None
+    rsrq_db: int | None = None
+    sinr_db: int | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one vendor family's objects say: radios, modems and the device's own identity."""
+
+    radios: tuple[RadioObservation, ...] = ()
+    lte: tuple[LteObservation, ...] = ()
+    firmware: str | None = None
+    model: str | None = None
+    # The MIB object the model was read from, e.g. "UBNT-AFLTU-MIB::afLTUDevModel".
+    model_source: str | None = None
+    serial: str | None = None
+    licence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,8 +180,13 @@ class SnmpObservation:
     uptime_source: str | None = None
     sys_uptime_ticks: int | None = None
     firmware: str | None = None
+    model: str | None = None
+    model_source: str | None = None
+    serial: str | None = None
+    licence: str | None = None
     interfaces: tuple[InterfaceObservation, ...] = ()
     radios: tuple[RadioObservation, ...] = ()
+    lte: tuple[LteObservation, ...] = ()
     truncated: bool = False
     requests: int = 0
     elapsed_s: float = 0.0

@@ -23,6 +23,57 @@ def _rtt(row: Any) -> dict[str, float | None] | None:
     return {"min": row.rtt_min_ms, "avg": row.rtt_avg_ms, "max": row.rtt_max_ms}
 
 
+def _snmp(row: m.DeviceObservation | None) -> dict[str, Any]:
+    """What the last SNMP poll read (the device_observation.radio JSON), empty when none."""
+    return (row.radio if row is not None else None) or {}
+
+
+def _by_source(uisp: str | None, snmp: str | None) -> tuple[str | None, str | None]:
+    # UISP's value (what the operator's management system knows the device as) is shown when
+    # there is one; SNMP's stands beside it, never over it.
+    return (uisp, "uisp") if uisp else (snmp, "snmp") if snmp else (None, None)
+
+
+def models(row: m.DeviceObservation | None) -> dict[str, Any]:
+    """The model and firmware each source gives, the ones shown, and where they came from.
+
+    SNMP's model comes with the MIB object it was read from; sysDescr is its own field, never
+    a model.
+    """
+    system = _snmp(row).get("system") or {}
+    uisp_model = row.model if row is not None else None
+    uisp_firmware = row.firmware if row is not None else None
+    model, model_source = _by_source(uisp_model, system.get("model"))
+    firmware, firmware_source = _by_source(uisp_firmware, system.get("firmware"))
+    return {
+        "model": model,
+        "model_source": model_source,
+        "models": {
+            "uisp": uisp_model,
+            "snmp": system.get("model"),
+            "snmp_object": system.get("model_source"),
+        },
+        "firmware": firmware,
+        "firmware_source": firmware_source,
+        "firmwares": {"uisp": uisp_firmware, "snmp": system.get("firmware")},
+    }
+
+
+def snmp_details(row: m.DeviceObservation | None) -> dict[str, Any]:
+    """The SNMP figures of the health answer: identity, interfaces, radios, LTE modems."""
+    block = _snmp(row)
+    system = block.get("system") or {}
+    return {
+        "sys_descr": system.get("sys_descr"),
+        "sys_object_id": system.get("sys_object_id"),
+        "serial": system.get("serial"),
+        "licence": system.get("licence"),
+        "interfaces": block.get("interfaces") or [],
+        "radio": {"radios": block["radios"]} if block.get("radios") else None,
+        "lte": block.get("lte") or [],
+    }
+
+
 def observed_block(row: m.DeviceObservation | m.NodeObservation | None) -> dict[str, Any]:
     """The observed state as records carry it (MeshDB-shaped clients see it without a call)."""
     if row is None:
@@ -39,9 +90,8 @@ def observed_block(row: m.DeviceObservation | m.NodeObservation | None) -> dict[
         block.update(
             address=None if row.address is None else str(row.address),
             uptime_s=row.uptime_s,
-            firmware=row.firmware,
-            model=row.model,
             last_error=row.last_error,
+            **models(row),
         )
     return block
 
@@ -61,9 +111,8 @@ def device_health(device: Any, obs: m.DeviceObservation | None, nn: int | None) 
         "rtt_ms": _rtt(obs),
         "packet_loss": obs.packet_loss if obs else None,
         "uptime_s": obs.uptime_s if obs else None,
-        "firmware": obs.firmware if obs else None,
-        "model": obs.model if obs else None,
-        "radio": obs.radio if obs else None,
+        **models(obs),
+        **snmp_details(obs),
         "last_error": obs.last_error if obs else None,
     }
 

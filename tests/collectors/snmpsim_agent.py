@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -142,13 +144,14 @@ class SnmpsimAgent:
         cache.mkdir(parents=True, exist_ok=True)
         for community, source in self.recordings.items():
             target = data / f"{community}.snmprec"
+            target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
                 # Copies, not symlinks: snmpsim names a symlinked file after its target.
                 shutil.copyfile(source, target)
         for path in (self._workdir, data, cache):
             path.chmod(0o777 if path == cache else 0o755)
-        for path in data.iterdir():
-            path.chmod(0o644)
+        for path in data.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
         return data, cache
 
     def _command(self, data: Path, cache: Path) -> list[str]:
@@ -182,7 +185,8 @@ class SnmpsimAgent:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        community = self.communities[0]
+        # A "community/transport-id" key is one community served on one endpoint only.
+        community = self.communities[0].split("/")[0]
         deadline = time.monotonic() + self.startup_timeout
         pending = list(self.addresses)
         while pending:
@@ -220,6 +224,66 @@ class SnmpsimAgent:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class CommunityRelay:
+    """Many devices behind one community: each loopback address relays to one snmpsim community.
+
+    snmpsim chooses its data file by community (its per-endpoint layout does not work for
+    v2c in this version), while a network has one community and many addresses. The relay
+    listens on each address at one port and forwards every v2c request to the agent with the
+    community swapped for that address's recording, and the answer back with it swapped back:
+    the agent's answers pass through otherwise untouched.
+    """
+
+    def __init__(self, agent: SnmpsimAgent, community: str, routes: Mapping[str, str]) -> None:
+        self.agent = agent
+        self.community = community
+        self.routes = dict(routes)  # address -> the agent's community for it
+        self.port = free_udp_port(self.routes)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _swap(self, data: bytes, community: str) -> bytes:
+        proto = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+        message, _ = decoder.decode(data, asn1Spec=proto.Message())
+        proto.apiMessage.set_community(message, community)
+        return encoder.encode(message)
+
+    def _serve(self, address: str, target: str) -> None:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as front,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as back,
+        ):
+            front.bind((address, self.port))
+            back.connect((self.agent.addresses[0], self.agent.port))
+            client = None
+            while not self._stop.is_set():
+                ready, _, _ = select.select([front, back], [], [], 0.1)
+                for sock in ready:
+                    data, source = sock.recvfrom(65535)
+                    if sock is front:
+                        client = source
+                        back.send(self._swap(data, target))
+                    elif client is not None:
+                        front.sendto(self._swap(data, self.community), client)
+
+    def __enter__(self) -> CommunityRelay:
+        for address, target in self.routes.items():
+            thread = threading.Thread(target=self._serve, args=(address, target), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        for address in self.routes:
+            deadline = time.monotonic() + 10
+            while not v2c_answers(address, self.port, self.community, timeout=0.2):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"relay on {address} does not answer")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
 
 
 def own_recordings() -> dict[str, Path]:

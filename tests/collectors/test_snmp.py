@@ -14,7 +14,8 @@ import pytest
 from collectors.guard import NOT_ALLOWED, ProbeGuard
 from collectors.snmp import NO_ANSWER, SnmpObservation, SnmpTarget, SnmpV3Credentials, collect
 from collectors.snmp_mibs import TICKS_WRAP_S, uptime
-from collectors.snmp_radios import _airfiber_mhz, _airos_rate, _band_width
+from collectors.snmp_mikrotik import _band_width
+from collectors.snmp_radios import _airfiber_mhz, _airos_rate
 from collectors.snmp_session import snmp_engine
 from collectors.snmp_v2c import endpoint
 from tests.collectors.snmpsim_agent import RECORDINGS, SnmpsimAgent, V3User, own_recordings
@@ -79,6 +80,8 @@ async def test_airmax_ap_radio_stations_and_iftable_fallback(agent: SnmpsimAgent
     obs = await one(v2c(agent, "airmax-ap"))
     assert obs.ok, obs.error
     assert obs.firmware == recorded("airmax-ap", "1.2.840.10036.3.1.2.1.4.5")
+    assert obs.model == recorded("airmax-ap", "1.2.840.10036.3.1.2.1.3.5") == "Rocket M5"
+    assert obs.sys_descr != obs.model
     assert obs.uptime_source == "sysUpTime"
     assert obs.uptime_s == 45678.0
     # No ifXTable: names from ifDescr, speed from ifSpeed, 32-bit counters.
@@ -96,6 +99,7 @@ async def test_airmax_ap_radio_stations_and_iftable_fallback(agent: SnmpsimAgent
     assert radio.noise_floor_dbm == -95
     assert radio.ccq_pct == 91
     assert radio.station_count == 2
+    assert (radio.tx_power_dbm, radio.distance_m, radio.rssi) == (22, 1200.0, 34)
     first, second = radio.stations
     assert first.mac == "24:5a:4c:aa:bb:01"
     assert first.name == "nycmesh-5916-lbe"
@@ -131,8 +135,37 @@ async def test_mikrotik_registration_table(agent: SnmpsimAgent) -> None:
     assert near.interface_index == 2
     far = by_mac["dc:2c:6e:aa:bb:cc"]
     assert (far.signal_dbm, far.snr_db, far.uptime_s, far.name) == (-74, 29, 54.0, None)
-    # Round two fits one GETBULK: interfaces and radio tables, both sized for two rows.
-    assert obs.requests == 2
+    # Round two: interfaces, the registration table (sized for two rows) and the RouterOS
+    # scalars share one GETBULK; the AP table (every row, one radio hinted) takes its own.
+    assert obs.requests == 3
+
+
+async def test_mikrotik_several_radios_each_with_its_own_stations(agent: SnmpsimAgent) -> None:
+    obs = await one(v2c(agent, "mikrotik-radios"))
+    assert obs.ok, obs.error
+    two, five, station, orphan = obs.radios
+    # mtxrWlApTable rows 1 and 2, mtxrWlStatTable row 3, each named from ifDescr.
+    assert [(r.mode, r.interface_index, r.name) for r in obs.radios] == [
+        ("ap", 1, "wlan1"),
+        ("ap", 2, "wlan2"),
+        ("station", 3, "wlan3"),
+        (None, 4, "wlan4"),  # registrations on an interface with no AP/station row
+    ]
+    assert (two.ssid, two.frequency_mhz, two.channel_width_mhz) == ("hub-2g", 2437, 20)
+    assert (five.ssid, five.frequency_mhz, five.channel_width_mhz) == ("hub-5g", 5180, 40)
+    assert (two.noise_floor_dbm, five.noise_floor_dbm, two.ccq_pct) == (-105, -110, 80)
+    # mtxrWlRtabIface (the last index part) decides the radio: nothing lands on another.
+    assert [(s.mac, s.signal_dbm, s.snr_db) for s in two.stations] == [
+        ("4c:5e:0c:01:01:01", -55, 40),
+        ("4c:5e:0c:01:01:02", -60, 35),
+    ]
+    assert [s.mac for s in five.stations] == ["4c:5e:0c:02:02:01"]
+    assert [s.mac for s in orphan.stations] == ["4c:5e:0c:04:04:01"]
+    assert (two.station_count, five.station_count, station.station_count) == (2, 1, 0)
+    assert (station.signal_dbm, station.ccq_pct, station.rx_ccq_pct) == (-66, 90, 84)
+    assert (station.tx_rate_bps, station.rx_rate_bps) == (117_000_000, 78_000_000)
+    assert (obs.model, obs.model_source) == ("RB4011iGS+5HacQ2HnD", "MIKROTIK-MIB::mtxrBoardName")
+    assert (obs.serial, obs.licence, obs.firmware) == ("HG1234567AB", "Level 5", "7.15.3")
 
 
 async def test_mikrotik_60ghz(agent: SnmpsimAgent) -> None:
@@ -145,7 +178,9 @@ async def test_mikrotik_60ghz(agent: SnmpsimAgent) -> None:
     [peer] = radio.stations
     assert peer.mac == "b8:69:f4:11:22:33"
     assert peer.tx_rate_bps == 2_772_000_000
-    assert peer.distance_m == 312
+    assert peer.distance_m == 312.0  # mtxrWl60GStaDistance 31200, in centimetres
+    assert (peer.signal_quality_pct, radio.signal_quality_pct) == (78, 78)
+    assert (obs.model, obs.model_source) == ("RBLHGG-60ad", "SNMPv2-MIB::sysDescr")
 
 
 async def test_huge_and_wrapped_uptime(agent: SnmpsimAgent) -> None:

@@ -148,6 +148,27 @@ async def test_airos_librenms(
     assert (radio.noise_floor_dbm, radio.station_count) == (noise, stations)
 
 
+async def test_airos_model_power_chains_and_airmax(polled: dict[str, SnmpObservation]) -> None:
+    # dot11manufacturerProductName.10 / .7, never sysDescr ("Linux 2.6.32.68 ...").
+    prism, litebeam = polled["airos"], polled["airos_airos8"]
+    assert (prism.model, litebeam.model) == ("Rocket Prism 5AC Gen2", "LiteBeam 5AC Gen2")
+    assert prism.model_source == "IEEE802dot11-MIB::dot11manufacturerProductName"
+    assert prism.sys_object_id == "1.3.6.1.4.1.10002.1"
+    [radio] = prism.radios
+    # ubntRadioTxPower 27 dBm, ubntRadioDistance 14400 m, ubntWlStatRssi 27, chains 48/50.
+    assert (radio.tx_power_dbm, radio.distance_m, radio.rssi) == (27, 14400.0, 27)
+    assert radio.chain_rssi == (48, 50)
+    # ubntWlStatTxRate/RxRate in bit/s on airOS 8; ubntAirMaxQuality/Capacity in percent.
+    assert (radio.tx_rate_bps, radio.rx_rate_bps) == (59_999_000, 37_338_600)
+    assert (radio.airmax_quality_pct, radio.airmax_capacity_pct) == (53, 50)
+    assert radio.airtime_pct is None  # this firmware has no ubntAirMaxAirtime
+    [radio] = litebeam.radios
+    assert (radio.tx_power_dbm, radio.chain_rssi, radio.rssi) == (24, (19, 24), 26)
+    assert (radio.tx_rate_bps, radio.rx_rate_bps) == (39_000_000, 52_000_000)
+    assert radio.airtime_pct == 69.9  # ubntAirMaxAirtime 699, tenths of a percent
+    assert radio.airmax_capacity_pct == 0
+
+
 async def test_airfiber(polled: dict[str, SnmpObservation]) -> None:
     obs = polled["airos-af"]
     assert obs.firmware == "v4.0.3"
@@ -156,6 +177,14 @@ async def test_airfiber(polled: dict[str, SnmpObservation]) -> None:
     assert radio.frequency_mhz == 11485  # answered in kHz: 11485000
     assert radio.signal_dbm == -42
     assert (radio.rx_capacity_bps, radio.tx_capacity_bps) == (686400640, 684856960)
+    assert radio.rx_frequency_mhz == 10995  # rxFrequency 10995000, kHz like txFrequency
+    assert radio.tx_power_dbm == 58
+    assert radio.chain_signal_dbm == (-42, -42)
+    assert radio.distance_m == 11450.0  # airFiberStatusRemoteDistance, metres
+    # airFiberStatistics rxOctetsOK / txOctetsOK, while ifTable answers 0 for eth0.
+    assert (radio.rx_octets, radio.tx_octets) == (23669076995688, 1844894475537)
+    # airFiber classic names no model: the empty dot11 product name is not one either.
+    assert (obs.model, obs.model_source) == (None, None)
 
 
 async def test_ltu(polled: dict[str, SnmpObservation]) -> None:
@@ -170,6 +199,11 @@ async def test_ltu(polled: dict[str, SnmpObservation]) -> None:
     assert station.signal_dbm == -47  # strongest of the two chains (-47, -48)
     assert station.distance_m == 10955
     assert (station.tx_rate_bps, station.rx_rate_bps) == (63_488_000, 161_280_000)
+    assert station.chain_signal_dbm == (-47, -48)
+    assert station.chain_ideal_dbm == (-51, -51)
+    assert station.chain_level_pct == (100, 100)
+    assert radio.tx_power_dbm == 28  # afLTUTxEIRP
+    assert (obs.model, obs.model_source) == ("airFiber 5XHD", "UBNT-AFLTU-MIB::afLTUDevModel")
 
 
 async def test_af60(polled: dict[str, SnmpObservation]) -> None:
@@ -182,48 +216,91 @@ async def test_af60(polled: dict[str, SnmpObservation]) -> None:
     assert station.mac == "f4:92:bf:e2:9e:8d"
     assert (station.signal_dbm, station.snr_db, station.distance_m) == (-55, 19, 4076)
     assert station.tx_rate_bps == 1_951_000_000
+    assert (station.remote_signal_dbm, station.remote_snr_db) == (-56, 19)
+    assert (radio.signal_dbm, radio.snr_db) == (-55, 19)
+    assert (obs.model, obs.model_source) == ("AF60-LR", "UI-AF60-MIB::af60DevModel")
 
 
-async def test_routeros_registration_table_and_60ghz(
+async def test_routeros_every_radio_with_its_own_stations(
     polled: dict[str, SnmpObservation], real_recordings: dict[str, Path]
 ) -> None:
     obs = polled["routeros"]
     assert obs.firmware == "6.40.5"
-    ap, sixty = obs.radios
-    assert (ap.family, ap.mode, ap.frequency_mhz, ap.ssid) == (
-        "mikrotik",
-        "ap",
-        2412,
-        "WARKOP-KOPIBOSS-B",
-    )
-    assert ap.noise_floor_dbm == -117
+    assert (obs.serial, obs.licence) == ("71B1060EE89D", "Level 1")
+    assert obs.model is None  # sysDescr is "router", and no mtxrBoardName
+    *aps, sixty = obs.radios
+    # mtxrWlApTable has four rows (ifIndex 1, 2, 8, 9): four radios, named from ifName.
+    assert [(r.interface_index, r.name, r.ssid) for r in aps] == [
+        (1, "wlan1", "WARKOP-KOPIBOSS-B"),
+        (2, "wlan2", "WARKOP-KOPIBOSS-A"),
+        (8, "wlan3", "WARKOP-KOPIBOSS"),
+        (9, "wlan4", "WARKOP-KOPIBOSS"),
+    ]
+    assert [(r.frequency_mhz, r.noise_floor_dbm, r.ccq_pct) for r in aps] == [
+        (2412, -117, 70),
+        (5805, -112, 75),
+        (None, None, 0),  # virtual APs answer 0 for frequency and noise floor
+        (None, None, 0),
+    ]
+    assert [r.station_count for r in aps] == [7, 0, 0, 4]
+    # Each registration sits on the radio its mtxrWlRtabIface names, none on another.
     strengths = values(real_recordings["routeros"], "1.3.6.1.4.1.14988.1.1.1.2.1.3")
-    expected = {}
+    expected: dict[int, dict[str, int]] = {}
     for oid, value in strengths.items():
         index = [int(x) for x in oid.split(".")[-7:]]
-        expected[":".join(f"{b:02x}" for b in index[:6])] = (int(value), index[6])
-    assert {s.mac: (s.signal_dbm, s.interface_index) for s in ap.stations} == expected
+        mac = ":".join(f"{b:02x}" for b in index[:6])
+        expected.setdefault(index[6], {})[mac] = int(value)
+    assert {iface: len(macs) for iface, macs in expected.items()} == {1: 7, 9: 4}
+    for radio in aps:
+        got = {s.mac: s.signal_dbm for s in radio.stations}
+        assert got == expected.get(radio.interface_index, {}), radio.name
+        assert all(s.interface_index == radio.interface_index for s in radio.stations)
     assert (sixty.family, sixty.mode, sixty.frequency_mhz, sixty.signal_dbm) == (
         "mikrotik-60g",
         "stationBridge",
         58320,
         -55,
     )
+    assert (sixty.signal_quality_pct, sixty.tx_rate_bps) == (80, 2_310_000_000)
     [peer] = sixty.stations
-    assert (peer.mac, peer.signal_dbm, peer.distance_m) == ("04:d6:aa:a8:0f:89", -54, 2570)
-    assert peer.tx_rate_bps == 2_310_000_000
+    # mtxrWl60GStaDistance 2570 is centimetres (see collectors/snmp_mikrotik.py): 25.7 m.
+    assert (peer.mac, peer.signal_dbm, peer.distance_m) == ("04:d6:aa:a8:0f:89", -54, 25.7)
+    assert (peer.tx_rate_bps, peer.signal_quality_pct) == (2_310_000_000, 80)
 
 
 async def test_routeros_station_and_wifi(polled: dict[str, SnmpObservation]) -> None:
-    [station] = polled["routeros_station"].radios
+    dish = polled["routeros_station"]
+    [station] = dish.radios
     assert (station.mode, station.ssid, station.frequency_mhz) == ("station", "pikjo88", 5745)
     assert (station.signal_dbm, station.channel_width_mhz) == (-47, 20)
+    # mtxrWlStatTxCCQ / RxCCQ and TxRate / RxRate (bit/s).
+    assert (station.ccq_pct, station.rx_ccq_pct) == (100, 80)
+    assert (station.tx_rate_bps, station.rx_rate_bps) == (150_000_000, 90_000_000)
+    assert station.interface_index == 23
+    assert (dish.model, dish.model_source) == ("RBDynaDishG-5HacD", "SNMPv2-MIB::sysDescr")
     wifi = polled["routeros_wifi"]
     assert wifi.firmware == "6.44"
+    assert (wifi.model, wifi.serial, wifi.licence) == ("RBLHGG-60ad", "90C709063CC4", "Level 3")
     [sixty] = wifi.radios
     assert (sixty.mode, sixty.frequency_mhz, sixty.signal_dbm) == ("bridge", 58320, -54)
     [peer] = sixty.stations
-    assert (peer.mac, peer.distance_m) == ("b8:69:f4:7f:41:70", 18545)
+    assert (peer.mac, peer.distance_m) == ("b8:69:f4:7f:41:70", 185.45)
+
+
+async def test_routeros_lte_modem(polled: dict[str, SnmpObservation]) -> None:
+    obs = polled["routeros_rblhgr"]
+    [modem] = obs.lte
+    # mtxrLTEModemSignalRSRP (dBm), RSRQ (dB), SINR (dB) of ifIndex 1, named from ifName.
+    assert (modem.interface_index, modem.name) == (1, "lte1")
+    assert (modem.rsrp_dbm, modem.rsrq_db, modem.sinr_db) == (-97, -8, 23)
+    assert modem.rssi_dbm is None  # not in this recording
+    assert (obs.model, obs.serial, obs.licence) == ("RBLHGR", "A33309596248", "Level 3")
+
+
+async def test_routeros_board_name_beats_sys_descr(polled: dict[str, SnmpObservation]) -> None:
+    obs = polled["routeros_rb750gr3"]
+    assert (obs.model, obs.model_source) == ("RB750Gr3", "MIKROTIK-MIB::mtxrBoardName")
+    assert (obs.serial, obs.licence) == ("6F3A071688EA", "Level 4")
 
 
 @pytest.mark.parametrize(
@@ -248,4 +325,25 @@ async def test_linux_hosts_uptime(polled: dict[str, SnmpObservation]) -> None:
     assert netsnmp.uptime_s == 2335121.42
     openwrt = polled["openwrt"]
     assert openwrt.uptime_s == 38347746.01  # 443 days: close to, not past, the 497-day wrap
-    assert openwrt.radios == ()
+
+
+async def test_openwrt_extend_wireless(polled: dict[str, SnmpObservation]) -> None:
+    obs = polled["openwrt"]
+    assert (obs.model, obs.firmware) == ("Linksys WRT1200AC", "OpenWrt 21.02.0-rc4")
+    assert obs.model_source == 'NET-SNMP-EXTEND-MIB::nsExtendOutput1Line."hardware"'
+    five, two = obs.radios
+    # Labels from the "interfaces" extend ("wlan0,wl-5G" / "wlan1,wl-2.4G").
+    assert (five.family, five.name, two.name) == ("openwrt", "wl-5G", "wl-2.4G")
+    assert (five.station_count, five.frequency_mhz, five.noise_floor_dbm) == (2, 5180, -90)
+    assert (two.station_count, two.frequency_mhz, two.noise_floor_dbm) == (1, 2462, -65)
+    assert (five.snr_db, five.spread["snr_db"]) == (20, {"min": 15, "max": 25})
+    assert (two.snr_db, two.spread["snr_db"]) == (16, {"min": 15, "max": 18})
+    assert (five.tx_rate_bps, five.rx_rate_bps) == (54_000_000, 36_000_000)
+    assert five.spread["rx_rate_bps"] == {"min": 24_000_000, "max": 48_000_000}
+    assert (two.tx_rate_bps, two.rx_rate_bps) == (72_200_000, 48_000_000)
+
+
+async def test_plain_linux_has_no_model(polled: dict[str, SnmpObservation]) -> None:
+    obs = polled["linux"]
+    assert obs.sys_object_id == "1.3.6.1.4.1.8072.3.2.10"
+    assert (obs.model, obs.radios, obs.lte) == (None, (), ())
