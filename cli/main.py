@@ -16,6 +16,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 
 from cli.csv_files import cli_export, cli_import
+from cli.meshdb_import import import_meshdb
 from collectors.errors import CollectorError
 from daemon import systemd
 from daemon.jobs import default_jobs
@@ -169,6 +170,11 @@ def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     """Load NYC Mesh's map feed, or a MeshDB bulk CSV of installs or members."""
     engine = open_database(settings)
+    if args.kind == "meshdb":
+        return import_meshdb(engine, args)
+    if args.source is None:
+        print(f"error: import {args.kind} needs a SOURCE", file=sys.stderr)
+        return 2
     if args.kind == "nycmesh-map":
         report = import_map(engine, args.source, progress=sys.stderr.isatty())
         print(report.format())
@@ -251,9 +257,11 @@ def parser() -> argparse.ArgumentParser:
     poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     poll.add_argument("--collector", choices=["icmp", "snmp", "uisp"])
     poll.set_defaults(func=cmd_poll)
-    load = sub.add_parser("import", help="load the NYC Mesh map feed or a bulk CSV")
-    load.add_argument("kind", choices=["nycmesh-map", "installs", "members"])
-    load.add_argument("source", help="the map feed's directory, or the CSV file")
+    load = sub.add_parser("import", help="copy a running MeshDB, load the NYC map feed or a CSV")
+    load.add_argument("kind", choices=["meshdb", "nycmesh-map", "installs", "members"])
+    load.add_argument("source", nargs="?", help="the map feed's directory, or the CSV file")
+    load.add_argument("--url", help="meshdb: its API root, e.g. https://db.nycmesh.net/api/v1/")
+    load.add_argument("--token", help="meshdb: an API token of that MeshDB (read access)")
     load.add_argument("--dry-run", action="store_true", help="CSV: validate, write nothing")
     load.set_defaults(func=cmd_import)
     dump = sub.add_parser("export", help="write installs or members as MeshDB's bulk CSV")
