@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
+from api.record_shapes import record_as_get
 from cli.csv_files import cli_export, cli_import
 from cli.meshdb_import import import_meshdb
 from collectors.errors import CollectorError
@@ -79,7 +80,9 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
     # The signals are ours: uvicorn's own handling re-raises SIGTERM once it has stopped,
     # which kills the process before the daemon below finishes the batch in hand.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    daemon = Daemon(settings, engine, default_jobs(settings)) if with_daemon else None
+    daemon = (
+        Daemon(settings, engine, default_jobs(settings, record_as_get)) if with_daemon else None
+    )
 
     def request_exit() -> None:
         server.force_exit = server.should_exit  # a second signal: stop waiting for clients
@@ -106,7 +109,7 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
 
 async def run_daemon(settings: Settings, engine: Engine) -> None:
     """The daemon alone, until SIGTERM or SIGINT; the batch in hand finishes first."""
-    daemon = Daemon(settings, engine, default_jobs(settings))
+    daemon = Daemon(settings, engine, default_jobs(settings, record_as_get))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

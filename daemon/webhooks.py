@@ -29,6 +29,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ipam import models as m
 from ipam.records import events
+from ipam.records.meshdb_events import meshdb_event, meshdb_patterns
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,10 @@ MAX_FAILURES = 36
 DELIVERY_TIMEOUT_S = 10.0
 CONCURRENCY = 8
 USER_AGENT = "meshkeeper-webhooks"
+# A record as `GET /api/v1/<resource>/<id>/` shows it, or None when it is gone. The API
+# layer knows that shape and the daemon may not import it: the CLI passes it in.
+Render = Callable[[Session, str, str], dict[str, Any] | None]
+SKIP_BATCH = 200  # events read at a time when looking past ones MeshDB has no name for
 
 
 def backoff(failures: int) -> timedelta:
@@ -71,6 +77,35 @@ def body_of(event: dict[str, Any]) -> bytes:
     return json.dumps({"event": event["type"], "data": event}, separators=(",", ":")).encode()
 
 
+def meshdb_body(hook: m.Webhook, name: str, data: Any) -> bytes:
+    """drf-hooks' payload (its AbstractHook.serialize_hook): the hook, then the record."""
+    payload = {"hook": {"id": str(hook.id), "event": name, "target": hook.url}, "data": data}
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _meshdb_claim(
+    session: Session, hook: m.Webhook, render: Render | None
+) -> tuple[dict[str, Any], bytes] | None:
+    """The next event MeshDB has a name for, with its body; the cursor moves past the rest."""
+    patterns = list(hook.event_types) or meshdb_patterns()
+    while True:
+        found = events.events_after(session, hook.cursor, patterns, SKIP_BATCH)
+        for event in found:
+            name = meshdb_event(event["type"])
+            if name is None:
+                hook.cursor = event["id"]  # e.g. node.status_changed: MeshDB has no such event
+                continue
+            subject = event["subject"]
+            data = render(session, subject["resource"], subject["id"]) if render else None
+            if data is None:
+                # Deleted since (or no renderer): the last version the event itself holds.
+                snap = event["data"] or {}
+                data = snap.get("after") or snap.get("before") or snap
+            return event, meshdb_body(hook, name, data)
+        if len(found) < SKIP_BATCH:
+            return None
+
+
 def sign(secret: str, body: bytes) -> str:
     """X-Meshkeeper-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -85,6 +120,8 @@ class Claim:
     secret: str
     attempt: int
     event: dict[str, Any]
+    body: bytes
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -118,7 +155,9 @@ def _due(sessions: sessionmaker[Session], now: datetime) -> list[uuid.UUID]:
         return list(session.scalars(stmt))
 
 
-def _claim(session: Session, webhook_id: uuid.UUID, now: datetime) -> Claim | None:
+def _claim(
+    session: Session, webhook_id: uuid.UUID, now: datetime, render: Render | None = None
+) -> Claim | None:
     """Lock a due subscription and read its next matching event (None: locked, idle or gone)."""
     hook = session.scalars(
         select(m.Webhook)
@@ -131,18 +170,26 @@ def _claim(session: Session, webhook_id: uuid.UUID, now: datetime) -> Claim | No
     # Read the horizon first: every id up to it has committed (see ipam.records.events), so when
     # nothing after the cursor matches, the cursor may skip straight to it.
     horizon = events.latest_id(session)
-    found = events.events_after(session, hook.cursor, hook.event_types, 1)
-    if not found:
+    if hook.format == "meshdb":
+        claimed = _meshdb_claim(session, hook, render)
+    else:
+        found = events.events_after(session, hook.cursor, hook.event_types, 1)
+        claimed = (found[0], body_of(found[0])) if found else None
+    if claimed is None:
         if horizon > hook.cursor:
             hook.cursor = horizon
         return None
-    return Claim(hook.id, hook.url, hook.secret, hook.failures + 1, found[0])
+    event, body = claimed
+    extra = dict(hook.headers or {})
+    return Claim(hook.id, hook.url, hook.secret, hook.failures + 1, event, body, extra)
 
 
 async def post(client: httpx.AsyncClient, claim: Claim) -> Outcome:
     """POST one event; any failure becomes an Outcome, never an exception."""
-    body = body_of(claim.event)
+    body = claim.body
+    # A subscription's own headers first: ours (type, signature, event id) always win.
     headers = {
+        **claim.headers,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Meshkeeper-Event-Id": str(claim.event["id"]),
@@ -218,13 +265,14 @@ async def deliver_subscription(
     now: datetime | None = None,
     max_failures: int = MAX_FAILURES,
     batch: int = 50,
+    render: Render | None = None,
 ) -> int:
     """Deliver up to `batch` events to one subscription, in order; the number delivered."""
     delivered = 0
     while delivered < batch:
         session = sessions()
         try:
-            claim = await to_thread.run_sync(_claim, session, webhook_id, _stamp(now))
+            claim = await to_thread.run_sync(_claim, session, webhook_id, _stamp(now), render)
             if claim is None:
                 await to_thread.run_sync(session.commit)  # a cursor skipped over non-matches
                 break
@@ -245,6 +293,7 @@ async def deliver_once(
     now: datetime | None = None,
     max_failures: int = MAX_FAILURES,
     batch: int = 50,
+    render: Render | None = None,
 ) -> int:
     """One round over every due subscription (several at a time); the events delivered.
 
@@ -260,7 +309,13 @@ async def deliver_once(
             try:
                 # Awaited first: `total += await ...` would read total before the await.
                 sent = await deliver_subscription(
-                    sessions, client, webhook_id, now=now, max_failures=max_failures, batch=batch
+                    sessions,
+                    client,
+                    webhook_id,
+                    now=now,
+                    max_failures=max_failures,
+                    batch=batch,
+                    render=render,
                 )
                 total += sent
             except SQLAlchemyError as exc:
