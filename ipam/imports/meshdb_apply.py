@@ -122,11 +122,8 @@ class _Run:
             for r in family
         )
 
-    def holders(self, resource: str) -> dict[Any, uuid.UUID]:
+    def holders(self, resource: str, column: str) -> dict[Any, uuid.UUID]:
         """Unique value -> id of the record here holding it, for this resource's unique column."""
-        column = UNIQUE.get(resource) or (UNIQUE_DEVICE if resource in DEVICE_KINDS else None)
-        if column is None:
-            return {}
         family = DEVICE_KINDS if resource in DEVICE_KINDS else (resource,)
         return {
             row[column]: rid
@@ -139,8 +136,8 @@ class _Run:
 def _place(run: _Run, resource: str) -> list[dict[str, Any]]:
     """The planned rows of one kind that can be written; the rest become problems."""
     columns = set(_model_keys(KINDS[resource].model))
-    holders = run.holders(resource)
-    unique = UNIQUE.get(resource) or (UNIQUE_DEVICE if resource in DEVICE_KINDS else None)
+    unique = UNIQUE.get(resource) or (UNIQUE_DEVICE if resource in DEVICE_KINDS else "")
+    holders = run.holders(resource, unique) if unique else {}
     placed: list[dict[str, Any]] = []
     for record_id, row in run.plan.rows[resource].items():
         subject = f"{resource} {record_id}"
@@ -152,7 +149,7 @@ def _place(run: _Run, resource: str) -> list[dict[str, Any]]:
         if missing:
             run.problems.append(Problem("missing reference", subject, ", ".join(missing)))
             continue
-        holder = holders.get(row.get(unique)) if unique else None
+        holder = holders.get(row.get(unique))
         if holder is not None and holder != record_id:
             why = f"{unique} {row[unique]} is held here by {holder}"
             run.problems.append(Problem("taken number", subject, why))
