@@ -230,6 +230,8 @@ def test_edits_on_meshdb_are_applied_with_history(env, api, sessions, capsys):
         data["installs"][0]["abandon_date"] = "2025-01-31"
         data["buildings"][2]["nodes"].append(mdb.ref(data["nodes"][0], "network_number"))
         data["installs"][1]["additional_members"] = []
+        # A sector's own table and its device table both change (joined inheritance).
+        data["sectors"][0].update(azimuth=200, status="Inactive")
         assert run_cli(server.url) == 0
     with sessions() as s:
         new = s.execute(
@@ -240,7 +242,10 @@ def test_edits_on_meshdb_are_applied_with_history(env, api, sessions, capsys):
         "install.updated",
         "install.updated",
         "member.updated",
+        "sector.updated",
     ]
+    sector = api.get(f"/api/v1/sectors/{data['sectors'][0]['id']}/").json()
+    assert (sector["azimuth"], sector["status"], sector["width"]) == (200, "Inactive", 120)
     member_event = next(d for t, d in new if t == "member.updated")
     assert (
         member_event["before"]["name"] == "Alice Ng"
