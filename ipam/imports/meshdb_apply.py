@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -113,6 +112,9 @@ class _Run:
         }
         self.m2m_plan = {"buildings": plan.building_nodes, "installs": plan.additional_members}
         self.dropped_fields: set[str] = set()
+        # (kind, id, before, after) of each update, written after the creations' events so
+        # a receiver sees a new member's member.created before an install.updated naming it.
+        self.changes: list[tuple[RecordKind, uuid.UUID, dict[str, Any], dict[str, Any]]] = []
 
     def known(self, resource: str, record_id: uuid.UUID) -> bool:
         """True when a reference can be resolved: fetched and accepted, or already here."""
@@ -186,7 +188,7 @@ def _update(run: _Run, resource: str, row: dict[str, Any], now: datetime) -> Non
         if m2m_name is not None:
             snap[m2m_name] = sorted(str(s) for s in side)
         snaps.append(snap)
-    record_change(run.session, kind, row["id"], "updated", ACTOR, snaps[0], snaps[1])
+    run.changes.append((kind, row["id"], snaps[0], snaps[1]))
     run.updated[resource] += 1
 
 
@@ -235,10 +237,13 @@ def apply_meshdb(
     plan: MeshdbPlan,
     *,
     source: str = "MeshDB",
-    progress: Callable[[int], Any] | Any = None,
+    progress: Any = None,
     actor: str = ACTOR,
 ) -> MeshdbReport:
-    """Write the plan in one transaction (all or nothing); a second run changes nothing."""
+    """Write the plan in one transaction (all or nothing); a second run changes nothing.
+
+    `progress` is a tqdm-like bar (its `update(n)` is called as rows are written).
+    """
     started = time.perf_counter()
     if isinstance(sessions, Engine):
         sessions = make_sessionmaker(sessions)
@@ -256,6 +261,8 @@ def apply_meshdb(
                 continue
             _write(run, resource, now)
         run.writer.write_history_and_events()
+        for kind, record_id, before, after in run.changes:
+            record_change(session, kind, record_id, "updated", actor, before, after)
         _continue_install_numbers(session)
     for field in sorted(run.dropped_fields):
         run.problems.append(Problem("field not kept", field, "this release has no column for it"))

@@ -230,6 +230,10 @@ def test_edits_on_meshdb_are_applied_with_history(env, api, sessions, capsys):
         data["installs"][0]["abandon_date"] = "2025-01-31"
         data["buildings"][2]["nodes"].append(mdb.ref(data["nodes"][0], "network_number"))
         data["installs"][1]["additional_members"] = []
+        # A member new on MeshDB's side, now on install 900.
+        dana = mdb.member("Dana Yu", "dana@example.org")
+        data["members"].append(dana)
+        data["installs"][2]["member"] = mdb.ref(dana)
         # A sector's own table and its device table both change (joined inheritance).
         data["sectors"][0].update(azimuth=200, status="Inactive")
         assert run_cli(server.url) == 0
@@ -237,13 +241,17 @@ def test_edits_on_meshdb_are_applied_with_history(env, api, sessions, capsys):
         new = s.execute(
             text("SELECT type, data FROM event WHERE id > :id ORDER BY id"), {"id": before}
         ).all()
-    assert sorted(t for t, _ in new) == [
+    # Creations first: a receiver never sees an update naming a record not yet created.
+    assert new[0][0] == "member.created" and new[0][1]["after"]["id"] == dana["id"]
+    assert sorted(t for t, _ in new[1:]) == [
         "building.updated",
+        "install.updated",
         "install.updated",
         "install.updated",
         "member.updated",
         "sector.updated",
     ]
+    assert api.get("/api/v1/installs/900/").json()["member"]["id"] == dana["id"]
     sector = api.get(f"/api/v1/sectors/{data['sectors'][0]['id']}/").json()
     assert (sector["azimuth"], sector["status"], sector["width"]) == (200, "Inactive", 120)
     member_event = next(d for t, d in new if t == "member.updated")
