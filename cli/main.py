@@ -15,7 +15,6 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
-from api.record_shapes import record_as_get
 from cli.csv_files import cli_export, cli_import
 from cli.meshdb_import import import_meshdb
 from collectors.errors import CollectorError
@@ -65,6 +64,7 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
     import uvicorn
 
     from api.app import create_app
+    from api.record_shapes import record_as_get
 
     app = create_app(settings, engine)
     config = uvicorn.Config(
@@ -109,6 +109,9 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
 
 async def run_daemon(settings: Settings, engine: Engine) -> None:
     """The daemon alone, until SIGTERM or SIGINT; the batch in hand finishes first."""
+    # Imported here: only webhook delivery needs the API's record shapes (and FastAPI).
+    from api.record_shapes import record_as_get
+
     daemon = Daemon(settings, engine, default_jobs(settings, record_as_get))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
