@@ -16,7 +16,10 @@ from ipam.imports.meshdb_plan import placement, plan_meshdb
 from ipam.records.changes import KINDS
 from tests import meshdb_server as mdb
 
+# Billing data and Stripe ids arrive with branch meshdb's records; before it, they are reported.
 BILLING_HERE = "billing/install-fee-data" in KINDS
+STRIPE_HERE = hasattr(m.Install, "stripe_subscription_id")
+STRIPE_ID = "sub_1PqRsTuVwXyZ0123456789ab"
 
 
 def small_meshdb() -> dict[str, list[dict]]:
@@ -38,7 +41,9 @@ def small_meshdb() -> dict[str, list[dict]]:
     b1 = mdb.building(40.7101, -73.9601, [hub], bin=1001234, street_address="1 Main St")
     b2 = mdb.building(40.7202, -73.9702, [planned, hub], zip_code="11201", panoramas=["p.jpg"])
     b3 = mdb.building(40.7303, -73.9803, [unnumbered])
-    i5 = mdb.install(5, alice, b1, hub, ticket_number="T-5", diy=False)
+    i5 = mdb.install(
+        5, alice, b1, hub, ticket_number="T-5", diy=False, stripe_subscription_id=STRIPE_ID
+    )
     i7 = mdb.install(7, bob, b2, planned, status="Pending", additional_members=[mdb.ref(carol)])
     i900 = mdb.install(900, carol, b3, None, request_date="2024-06-01T18:30:00.123456Z")
     stranger = mdb.member("Not served", None)
@@ -194,8 +199,16 @@ def test_copies_every_record_keeping_ids_numbers_and_fields(env, api, capsys):
         "installs", {"member": {"id": bob["id"]}, "building": {"id": data["buildings"][2]["id"]}}
     )
     assert created["install_number"] == 901
-    if not BILLING_HERE:
+    billing_id = data["billing/install-fee-data"][0]["id"]
+    if BILLING_HERE:
+        datum = api.get(f"/api/v1/billing/install-fee-data/{billing_id}/").json()
+        assert (datum["status"], datum["install"]["id"]) == ("ToBeBilled", i5["id"])
+    else:
         assert "billing/install-fee-data: 1 records: this release keeps none" in out
+    if STRIPE_HERE:
+        assert i5["stripe_subscription_id"] == STRIPE_ID
+    else:
+        assert "installs.stripe_subscription_id: this release has no column for it" in out
 
 
 def test_history_and_events_then_a_second_run_changes_nothing(env, sessions, capsys):
