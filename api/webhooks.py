@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -17,12 +18,18 @@ from api.schemas.common import Page
 from ipam import models as m
 from ipam.errors import Invalid, NotFound
 from ipam.records import events
+from ipam.records.meshdb_events import our_pattern
 from ipam.records.webhook_urls import check_url, masked_url, networks
 
 MAX_URL_LENGTH = 2000
 MAX_EVENT_TYPES = 50
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
+MAX_HEADERS = 20
+# RFC 9110 section 5.1: a field name is a token.
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+# Headers the delivery itself sets (daemon/webhooks.py) or HTTP owns: a subscription may not.
+RESERVED_HEADERS = {"content-type", "content-length", "host", "user-agent", "transfer-encoding"}
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)
 
@@ -35,6 +42,26 @@ class WebhookIn(BaseModel):
     url: Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH)]
     event_types: Annotated[list[str], Field(max_length=MAX_EVENT_TYPES)] = []
     secret: Annotated[str, Field(min_length=8, max_length=200)]
+    # "meshdb": drf-hooks' {"hook": {"id", "event", "target"}, "data": <the record as GET
+    # shows it>} with MeshDB's event names (src/meshdb/settings.py HOOK_EVENTS).
+    format: Literal["meshkeeper", "meshdb"] = "meshkeeper"
+    headers: dict[str, str] = {}
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_HEADERS:
+            raise ValueError(f"at most {MAX_HEADERS} headers")
+        for name, text in value.items():
+            if not HEADER_NAME.match(name):
+                raise ValueError(f"{name[:80]!r} is not a header name")
+            lowered = name.lower()
+            if lowered in RESERVED_HEADERS or lowered.startswith("x-meshkeeper-"):
+                raise ValueError(f"{name} is set by the delivery itself")
+            # RFC 9110 section 5.5: no CR, LF or NUL in a field value.
+            if len(text) > 1000 or any(c in text for c in "\r\n\x00"):
+                raise ValueError(f"{name}: the value must be one line of at most 1000 characters")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -56,6 +83,8 @@ class WebhookIn(BaseModel):
     @field_validator("event_types")
     @classmethod
     def _types(cls, value: list[str]) -> list[str]:
+        # MeshDB's names (access_point.created, device.uisp-deactivated) are kept as ours.
+        value = [our_pattern(item) for item in value]
         for item in value:
             if not events.valid_pattern(item):
                 raise ValueError(
@@ -77,6 +106,8 @@ class WebhookOut(BaseModel):
     id: uuid.UUID
     url: str
     event_types: list[str]
+    format: str
+    header_names: list[str]
     secret_set: bool
     paused: bool
     failures: int
@@ -107,6 +138,9 @@ def shape(hook: m.Webhook, backlog: int) -> dict[str, Any]:
         # Credentials in a URL are a secret like `secret`: never shown back (issue 11).
         "url": masked_url(hook.url),
         "event_types": list(hook.event_types),
+        "format": hook.format,
+        # Names only: custom headers usually carry a receiver's credentials.
+        "header_names": sorted(hook.headers or {}),
         "secret_set": bool(hook.secret),
         "paused": hook.paused,
         "failures": hook.failures,
@@ -170,6 +204,8 @@ def create_webhook(
         url=body.url,
         event_types=body.event_types,
         secret=body.secret,
+        format=body.format,
+        headers=body.headers,
         cursor=events.latest_id(session),
         paused=False,
         failures=0,

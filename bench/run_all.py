@@ -121,6 +121,18 @@ def nycmesh_import(doc: dict[str, Any]) -> list[Row]:
     ]
 
 
+def meshdb_import(doc: dict[str, Any]) -> list[Row]:
+    """Copying a running MeshDB: against PostgreSQL's own COPY of the rows it wrote."""
+    work = f"MeshDB stand-in, {doc.get('installs')} installs, {doc.get('records')} records"
+    ours = (
+        f"import {_s(doc.get('import_s'))} (fetch {_s(doc.get('fetch_s'))}), "
+        f"re-import {_s(doc.get('reimport_s'))}"
+    )
+    return [
+        (work, ours, "COPY of the same rows", _s(doc.get("copy_floor_s")), _ratio(doc.get("ratio")))
+    ]
+
+
 def api_load(doc: dict[str, Any]) -> list[Row]:
     """The API under load: p50/p99 per endpoint at a fixed rate, against a static route."""
     rows = []
@@ -269,6 +281,7 @@ BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "uisp_sync": uisp,
     "topology": topology,
     "nycmesh_import": nycmesh_import,
+    "meshdb_import": meshdb_import,
     "api_load": api_load,
     "nn_assign": nn_assign,
     "console": console,

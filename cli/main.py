@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from cli import people
 from cli.csv_files import cli_export, cli_import
+from cli.meshdb_import import import_meshdb
 from collectors.errors import CollectorError
 from daemon import systemd
 from daemon.jobs import default_jobs
@@ -61,13 +62,16 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
     import uvicorn
 
     from api.app import create_app
+    from api.record_shapes import record_as_get
     from api.serving import server_config
 
     server = uvicorn.Server(server_config(create_app(settings, engine), settings))
     # The signals are ours: uvicorn's own handling re-raises SIGTERM once it has stopped,
     # which kills the process before the daemon below finishes the batch in hand.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    daemon = Daemon(settings, engine, default_jobs(settings)) if with_daemon else None
+    daemon = (
+        Daemon(settings, engine, default_jobs(settings, record_as_get)) if with_daemon else None
+    )
 
     def request_exit() -> None:
         server.force_exit = server.should_exit  # a second signal: stop waiting for clients
@@ -94,7 +98,10 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
 
 async def run_daemon(settings: Settings, engine: Engine) -> None:
     """The daemon alone, until SIGTERM or SIGINT; the batch in hand finishes first."""
-    daemon = Daemon(settings, engine, default_jobs(settings))
+    # Imported here: only webhook delivery needs the API's record shapes (and FastAPI).
+    from api.record_shapes import record_as_get
+
+    daemon = Daemon(settings, engine, default_jobs(settings, record_as_get))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -160,6 +167,11 @@ def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     """Load NYC Mesh's map feed, or a MeshDB bulk CSV of installs or members."""
     engine = open_database(settings)
+    if args.kind == "meshdb":
+        return import_meshdb(engine, args)
+    if args.source is None:
+        print(f"error: import {args.kind} needs a SOURCE", file=sys.stderr)
+        return 2
     if args.kind == "nycmesh-map":
         report = import_map(engine, args.source, progress=sys.stderr.isatty())
         print(report.format())
@@ -242,9 +254,11 @@ def parser() -> argparse.ArgumentParser:
     poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     poll.add_argument("--collector", choices=["icmp", "snmp", "uisp", "routing"])
     poll.set_defaults(func=cmd_poll)
-    load = sub.add_parser("import", help="load the NYC Mesh map feed or a bulk CSV")
-    load.add_argument("kind", choices=["nycmesh-map", "installs", "members"])
-    load.add_argument("source", help="the map feed's directory, or the CSV file")
+    load = sub.add_parser("import", help="copy a running MeshDB, load the NYC map feed or a CSV")
+    load.add_argument("kind", choices=["meshdb", "nycmesh-map", "installs", "members"])
+    load.add_argument("source", nargs="?", help="the map feed's directory, or the CSV file")
+    load.add_argument("--url", help="meshdb: its API root, e.g. https://db.nycmesh.net/api/v1/")
+    load.add_argument("--token", help="meshdb: an API token of that MeshDB (read access)")
     load.add_argument("--dry-run", action="store_true", help="CSV: validate, write nothing")
     load.set_defaults(func=cmd_import)
     dump = sub.add_parser("export", help="write installs or members as MeshDB's bulk CSV")

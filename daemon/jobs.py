@@ -12,7 +12,7 @@ from daemon.routing import poll_routing
 from daemon.scheduler import Job
 from daemon.snmp_poll import poll_snmp
 from daemon.uisp_sync import sync_uisp
-from daemon.webhooks import MAX_IN_FLIGHT, Deliverer
+from daemon.webhooks import MAX_IN_FLIGHT, Deliverer, Render, webhook_route
 from ipam.records.webhook_urls import networks
 from ipam.settings import Settings
 
@@ -20,7 +20,8 @@ from ipam.settings import Settings
 class WebhookJob:
     """The webhook job: each run starts deliveries that run on past it (see daemon.webhooks)."""
 
-    def __init__(self) -> None:
+    def __init__(self, render: Render | None = None) -> None:
+        self.render = render  # MeshDB-format bodies show the record as the API's GET does
         self.deliverer: Deliverer | None = None
 
     async def __call__(self, sessions: sessionmaker[Session], settings: Settings) -> int:
@@ -38,6 +39,7 @@ class WebhookJob:
                 client,
                 max_failures=settings.webhook_max_failures,
                 deny=networks(settings.webhook_deny_networks),
+                route=webhook_route(self.render),
             )
         return await self.deliverer.start_round()
 
@@ -49,8 +51,11 @@ class WebhookJob:
             self.deliverer = None
 
 
-def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
-    """Collector name -> (job, interval in seconds); an interval of 0 disables the job."""
+def default_jobs(settings: Settings, render: Render | None = None) -> dict[str, tuple[Job, float]]:
+    """Collector name -> (job, interval in seconds); an interval of 0 disables the job.
+
+    `render` shows a record as the API's GET does, for MeshDB-format webhooks (cli/ passes it).
+    """
     return {
         "icmp": (poll_icmp, settings.icmp_interval_s),
         "snmp": (poll_snmp, settings.snmp_interval_s),
@@ -58,7 +63,7 @@ def default_jobs(settings: Settings) -> dict[str, tuple[Job, float]]:
         "uisp": (sync_uisp, settings.uisp_interval_s if settings.uisp_url else 0),
         # Routing only with sources: no source means no witness, never "nothing is visible".
         "routing": (poll_routing, settings.routing_interval_s if settings.routing_sources else 0),
-        "webhooks": (WebhookJob(), settings.webhook_interval_s),
+        "webhooks": (WebhookJob(render), settings.webhook_interval_s),
         "notifications": (deliver_notifications, settings.notify_interval_s),
         "history": (
             roll_up_history,

@@ -69,8 +69,12 @@ def route(hold_s: float = 0.0) -> Route:
     """Notification channels as a route of the delivery machinery."""
     hold = timedelta(seconds=hold_s)
 
-    def next_event(session: Session, row: Any, now: datetime) -> dict[str, Any] | None:
-        return channels.next_for_channel(session, row, now, hold)
+    def next_event(
+        session: Session, row: Any, now: datetime
+    ) -> tuple[dict[str, Any], bytes] | None:
+        # The message travels in the event; Apprise makes its own body from it.
+        event = channels.next_for_channel(session, row, now, hold)
+        return None if event is None else (event, b"")
 
     return Route("notification channel", m.NotificationChannel, next_event, send, _log_row)
 

@@ -36,7 +36,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ipam import models as m
 from ipam.db import transaction
 from ipam.records import events
+from ipam.records.meshdb_events import meshdb_event, meshdb_patterns
 from ipam.records.webhook_urls import Network, check_url, masked_url
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,8 @@ class Claim:
     secret: str
     attempt: int
     event: dict[str, Any]
+    body: bytes = b""  # what is sent (a webhook's JSON; a channel's message is in the event)
+    headers: dict[str, str] = field(default_factory=dict)  # a subscription's own headers
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,10 @@ class Outcome:
         return self.error is None
 
 
-# What a kind of subscriber is: its table, how its next event is chosen, how it is sent, and
-# how an attempt is logged. Webhooks are one; notification channels (daemon/notify.py) another.
-NextEvent = Callable[[Session, Any, datetime], "dict[str, Any] | None"]
+# What a kind of subscriber is: its table, how its next event (and the body to send) is chosen,
+# how it is sent, and how an attempt is logged. Webhooks are one; notification channels
+# (daemon/notify.py) another.
+NextEvent = Callable[[Session, Any, datetime], "tuple[dict[str, Any], bytes] | None"]
 Send = Callable[[httpx.AsyncClient, Claim, Sequence[Network]], Awaitable[Outcome]]
 LogRow = Callable[[Claim, Outcome, datetime], Any]
 
@@ -134,6 +138,7 @@ class Route:
     send: Send
     log_row: LogRow
     secret: Callable[[Any], str] = lambda row: ""
+    headers: Callable[[Any], dict[str, str]] = lambda row: {}
 
 
 def _stamp(now: datetime | None) -> datetime:
@@ -154,17 +159,56 @@ def _due(sessions: sessionmaker[Session], route: Route, now: datetime) -> list[u
         return list(session.scalars(stmt))
 
 
-def next_matching(session: Session, hook: Any, now: datetime) -> dict[str, Any] | None:
-    """A webhook's next event: the first after its cursor whose type it subscribed to."""
+# A record as `GET /api/v1/<resource>/<id>/` shows it, or None when it is gone. The API
+# layer knows that shape and the daemon may not import it: the CLI passes it in.
+Render = Callable[[Session, str, str], dict[str, Any] | None]
+SKIP_BATCH = 200  # events read at a time when looking past ones MeshDB has no name for
+
+
+def meshdb_body(hook: m.Webhook, name: str, data: Any) -> bytes:
+    """drf-hooks' payload (its AbstractHook.serialize_hook): the hook, then the record."""
+    payload = {"hook": {"id": str(hook.id), "event": name, "target": hook.url}, "data": data}
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _meshdb_next(
+    session: Session, hook: m.Webhook, render: Render | None
+) -> tuple[dict[str, Any], bytes] | None:
+    """The next event MeshDB has a name for, with its body; the cursor moves past the rest."""
+    patterns = list(hook.event_types) or meshdb_patterns()
+    while True:
+        found = events.events_after(session, hook.cursor, patterns, SKIP_BATCH)
+        for event in found:
+            name = meshdb_event(event["type"])
+            if name is None:
+                hook.cursor = event["id"]  # e.g. node.status_changed: MeshDB has no such event
+                continue
+            subject = event["subject"]
+            data = render(session, subject["resource"], subject["id"]) if render else None
+            if data is None:
+                # Deleted since (or no renderer): the last version the event itself holds.
+                snap = event["data"] or {}
+                data = snap.get("after") or snap.get("before") or snap
+            return event, meshdb_body(hook, name, data)
+        if len(found) < SKIP_BATCH:
+            return None
+
+
+def _next_matching(
+    session: Session, hook: Any, render: Render | None
+) -> tuple[dict[str, Any], bytes] | None:
+    """A webhook's next event, in its format: the first after its cursor of a subscribed type."""
     # Read the horizon first: every id up to it has committed (see ipam.records.events), so when
     # nothing after the cursor matches, the cursor may skip straight to it.
     horizon = events.latest_id(session)
-    found = events.events_after(session, hook.cursor, hook.event_types, 1)
-    if not found:
-        if horizon > hook.cursor:
-            hook.cursor = horizon
-        return None
-    return found[0]
+    if hook.format == "meshdb":
+        claimed = _meshdb_next(session, hook, render)
+    else:
+        found = events.events_after(session, hook.cursor, hook.event_types, 1)
+        claimed = (found[0], body_of(found[0])) if found else None
+    if claimed is None and horizon > hook.cursor:
+        hook.cursor = horizon
+    return claimed
 
 
 def _claim(session: Session, route: Route, row_id: uuid.UUID, now: datetime) -> Claim | None:
@@ -181,9 +225,11 @@ def _claim(session: Session, route: Route, row_id: uuid.UUID, now: datetime) -> 
     found = route.next_event(session, hook, now)
     if found is None:
         return None
+    event, body = found
     # A lease instead of a row lock held across the send (see the module's docstring).
     hook.next_attempt_at = now + timedelta(seconds=DELIVERY_TIMEOUT_S + LEASE_MARGIN_S)
-    return Claim(hook.id, hook.url, route.secret(hook), hook.failures + 1, found)
+    secret, extra = route.secret(hook), route.headers(hook)
+    return Claim(hook.id, hook.url, secret, hook.failures + 1, event, body, extra)
 
 
 def _claim_committed(
@@ -201,8 +247,10 @@ async def post(client: httpx.AsyncClient, claim: Claim, deny: Sequence[Network] 
         reason = await to_thread.run_sync(check_url, claim.url, deny)
         if reason is not None:
             return Outcome(None, f"refused: {reason}"[:500], 0.0)
-    body = body_of(claim.event)
+    body = claim.body
+    # A subscription's own headers first: ours (type, signature, event id) always win.
     headers = {
+        **claim.headers,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Meshkeeper-Event-Id": str(claim.event["id"]),
@@ -426,11 +474,21 @@ async def deliver_once(
     return deliverer.delivered
 
 
-WEBHOOKS = Route(
-    name="webhook",
-    model=m.Webhook,
-    next_event=next_matching,
-    send=post,
-    log_row=_webhook_log,
-    secret=lambda hook: str(hook.secret),
-)
+def webhook_route(render: Render | None = None) -> Route:
+    """Webhook subscriptions as a route; `render` gives MeshDB-format bodies their record."""
+
+    def next_event(session: Session, hook: Any, now: datetime) -> Any:
+        return _next_matching(session, hook, render)
+
+    return Route(
+        name="webhook",
+        model=m.Webhook,
+        next_event=next_event,
+        send=post,
+        log_row=_webhook_log,
+        secret=lambda hook: str(hook.secret),
+        headers=lambda hook: dict(hook.headers or {}),
+    )
+
+
+WEBHOOKS = webhook_route()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import (
     ARRAY,
@@ -635,6 +636,12 @@ class Webhook(Base):
         ARRAY(String(60)), nullable=False, server_default="{}", default=list
     )
     secret: Mapped[str] = mapped_column(String(200))
+    # "meshkeeper" ({"event", "data"}) or "meshdb" (drf-hooks' {"hook", "data"}), and extra
+    # request headers (MeshDB's receivers expect their auth headers this way).
+    format: Mapped[str] = mapped_column(String(20), server_default="meshkeeper")
+    headers: Mapped[dict[str, str]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
+    )
     # The last event id this subscription has delivered (or skipped as not matching).
     cursor: Mapped[int] = mapped_column(BigInteger, default=0)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
