@@ -24,6 +24,7 @@ from api import (
     webhooks,
 )
 from api.body_limit import BodyLimit
+from api.browser import BrowserClients
 from api.cache import ResponseCache
 from api.limits import InFlightLimit
 from ipam.db import make_sessionmaker
@@ -51,6 +52,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     errors.install(app)
     app.add_middleware(InFlightLimit)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BrowserClients, origins=settings.cors_origins)
     metrics.install(app)
     # The record resources first: they carry most requests, and routes are tried in order.
     # No fixed path of the other routers fits a resource's /<key>/ patterns
