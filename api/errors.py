@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,11 +13,11 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
-from ipam.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
+from ipam.errors import BadRequest, Conflict, DomainError, Invalid, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
-STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, BadRequest: 400}
+STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, BadRequest: 400, Unavailable: 503}
 
 
 def error_body(detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -43,6 +44,11 @@ def _item(err: dict[str, Any]) -> dict[str, Any]:
     if err["type"] == "enum" and isinstance(expected, str):
         item["allowed"] = [part.strip(" '") for part in expected.replace(" or ", ",").split(",")]
     return item
+
+
+def validation_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic's errors as the `errors` items of an error body."""
+    return [_item(e) for e in errors]
 
 
 def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

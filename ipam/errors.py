@@ -29,3 +29,7 @@ class Invalid(DomainError):
 
 class BadRequest(DomainError):
     """The request itself is malformed (400): an unknown filter, no filter."""
+
+
+class Unavailable(DomainError):
+    """An outside service the answer needs did not answer (503): the client may retry."""
