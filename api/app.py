@@ -19,6 +19,7 @@ from api import (
     metrics,
     numbers,
     prefixes,
+    query,
     resources,
     topology,
     webhooks,
@@ -69,6 +70,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         events.router,
         webhooks.router,
         mapdata.router,
+        query.router,
     ):
         app.include_router(router)
 

@@ -59,7 +59,8 @@ class Caller:
     role: TokenRole
 
 
-def _bearer(request: Request) -> str | None:
+def bearer(request: Request) -> str | None:
+    """The secret of an `Authorization: Bearer` (or `Token`) header, if any."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() in ("bearer", "token") and secret.strip():
@@ -72,7 +73,7 @@ def require(role: TokenRole) -> Callable[..., Caller]:
 
     def check(request: Request, session: DbSession) -> Caller:
         # The request's own session: one connection per request, token check included.
-        secret = _bearer(request)
+        secret = bearer(request)
         if secret is None:
             raise HTTPException(401, "authentication required: send Authorization: Bearer <token>")
         identity = identify(session, secret)

@@ -242,6 +242,8 @@ FILTERS: dict[str, dict[str, Filter]] = {
 }
 
 PAGING = {"page", "page_size", "format"}
+# The parsers, for other modules' filter tables (api/query.py).
+as_int, as_uuid, as_text = _int, _uuid, _text
 
 
 def openapi_parameters(resource: str) -> list[dict[str, Any]]:
@@ -252,9 +254,11 @@ def openapi_parameters(resource: str) -> list[dict[str, Any]]:
     ]
 
 
-def where_clauses(resource: str, params: dict[str, str]) -> list[ColumnElement[bool]]:
+def where_clauses(
+    resource: str, params: dict[str, str], filters: dict[str, Filter] | None = None
+) -> list[ColumnElement[bool]]:
     """Turn query parameters into WHERE clauses; the caller has checked the names are known."""
-    filters = FILTERS[resource]
+    filters = FILTERS[resource] if filters is None else filters
     clauses = []
     for name, raw in params.items():
         try:
