@@ -6,6 +6,7 @@ import ipaddress
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -57,6 +58,7 @@ SCHEMAS: dict[Parse, dict[str, Any]] = {
     _uuid: {"type": "string", "format": "uuid"},
     _ip: {"type": "string", "description": "an IP address"},
     _text: {"type": "string", "maxLength": 300},
+    date.fromisoformat: {"type": "string", "format": "date"},
 }
 
 
@@ -87,6 +89,11 @@ def text_filter(column: Any) -> Filter:
 def exact(column: Any, parse: Parse) -> Filter:
     """Exact match on an id, number or enum."""
     return Filter(parse, lambda v: column == v)
+
+
+def iexact(column: Any) -> Filter:
+    """Case-insensitive equality (Django's `iexact`)."""
+    return Filter(_text, lambda v: func.lower(column) == v.lower())
 
 
 def _array_text(column: Any) -> Any:
@@ -162,11 +169,13 @@ FILTERS: dict[str, dict[str, Filter]] = {
             ),
         ),
         "install_number": Filter(_int, lambda v: m.Building.id.in_(_building_of_install(v))),
+        "primary_node": exact(m.Building.primary_node_id, _uuid),
         "street_address": text_filter(m.Building.street_address),
-        "city": text_filter(m.Building.city),
-        "state": text_filter(m.Building.state),
+        # MeshDB's BuildingFilter: city and state iexact, bin and zip_code exact.
+        "city": iexact(m.Building.city),
+        "state": iexact(m.Building.state),
         "bin": exact(m.Building.bin, _int),
-        "zip_code": text_filter(m.Building.zip_code),
+        "zip_code": exact(m.Building.zip_code, _text),
     },
     "nodes": {
         "install_number": Filter(
@@ -222,6 +231,7 @@ FILTERS: dict[str, dict[str, Filter]] = {
             _uuid, lambda v: or_(m.LOS.from_building_id == v, m.LOS.to_building_id == v)
         ),
         "source": exact(m.LOS.source, _enum(LOSSource)),
+        "analysis_date": exact(m.LOS.analysis_date, date.fromisoformat),
     },
     "devices": _device_filters(m.Device),
     "sectors": _device_filters(m.Sector),
@@ -240,6 +250,11 @@ FILTERS: dict[str, dict[str, Filter]] = {
         "contains": Filter(_ip, lambda v: m.IpAllocation.address.op(">>=")(cast(v, CIDR))),
     },
 }
+
+# MeshDB's names for the member filters (`meshapi/views/lookups.py`); `email` and `phone`
+# stay as meshkeeper's first names for them.
+FILTERS["members"]["email_address"] = FILTERS["members"]["email"]
+FILTERS["members"]["phone_number"] = FILTERS["members"]["phone"]
 
 PAGING = {"page", "page_size", "format"}
 # The parsers, for other modules' filter tables (api/query.py).

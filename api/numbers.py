@@ -107,25 +107,57 @@ def nn_assign(payload: Annotated[Any, Body()], request: Request, session: DbSess
     return JSONResponse(answer, status_code=201 if result.created else 200)
 
 
+def _install_ref(install: m.Install | None) -> dict[str, Any] | None:
+    """MeshDB's InstallNestedRefSerializer: install number, id and node reference."""
+    if install is None:
+        return None
+    return {
+        "install_number": install.install_number,
+        "id": install.id,
+        "node": node_ref(install.node),
+    }
+
+
 @router.get("/disambiguate-number/", summary="What a number means: NN, install number, or both")
 def disambiguate(
-    session: DbSession, caller: Reader, number: Annotated[int, Query(ge=1, le=2**31 - 1)]
+    session: DbSession, caller: Reader, number: Annotated[str, Query(max_length=20)]
 ) -> Any:
-    """The node with that NN, the install with that number, and what the install resolves to."""
-    node = session.scalar(select(m.Node).where(m.Node.network_number == number))
+    """MeshDB's answer (`meshapi/views/helpers.py`): the node the number most likely means.
+
+    `resolved_node` is the node with that NN, else the node of the install with that number;
+    `supporting_data` shows both matches. meshkeeper's own keys (`node`, `install`, ...) stay.
+    """
+    value = int(number) if number.isascii() and number.isdigit() else 0
+    if not 0 < value < 2**31:
+        raise BadRequest(
+            f"Invalid number: '{number}'. Must be an integer greater than zero", field="number"
+        )
+    node = session.scalar(select(m.Node).where(m.Node.network_number == value))
     install = session.scalars(
         select(m.Install)
-        .where(m.Install.install_number == number)
+        .where(m.Install.install_number == value)
         .options(joinedload(m.Install.node))
     ).first()
+    if node is None and install is None:
+        raise NotFound(
+            f"Provided number: {value} did not correspond to any install or node objects",
+            field="number",
+        )
+    recycled = install is not None and install.status == InstallStatus.NN_REASSIGNED
+    resolved = node if node is not None else (install.node if install is not None else None)
     return {
-        "number": number,
+        "resolved_node": node_ref(resolved),
+        "supporting_data": {
+            "exact_match_install": None if recycled else _install_ref(install),
+            "exact_match_recycled_install": _install_ref(install) if recycled else None,
+            "exact_match_node": node_ref(node),
+        },
+        "number": value,
         "node": node_ref(node),
         "install": None
         if install is None
-        else {"id": install.id, "install_number": number, "status": install.status},
-        "install_recycled_as_nn": install is not None
-        and install.status == InstallStatus.NN_REASSIGNED,
+        else {"id": install.id, "install_number": value, "status": install.status},
+        "install_recycled_as_nn": recycled,
         "install_resolves_to_node": None if install is None else node_ref(install.node),
     }
 

@@ -17,7 +17,7 @@ import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from api.deps import DbSession, bearer
 from api.lookups import (
@@ -28,6 +28,7 @@ from api.lookups import (
     as_text,
     as_uuid,
     exact,
+    iexact,
     text_filter,
     where_clauses,
 )
@@ -84,11 +85,6 @@ def _building(building_filter: Filter) -> Filter:
     return Filter(building_filter.parse, where)
 
 
-def iexact(column: Any) -> Filter:
-    """Case-insensitive equality (Django's `iexact`, as MeshDB's city/state/ZIP filters)."""
-    return Filter(as_text, lambda v: func.lower(column) == v.lower())
-
-
 MEMBERS = FILTERS["members"]
 QUERY_FILTERS: dict[str, dict[str, Filter]] = {
     "members": {
@@ -107,7 +103,7 @@ QUERY_FILTERS: dict[str, dict[str, Filter]] = {
         "street_address": _building(text_filter(m.Building.street_address)),
         "city": _building(iexact(m.Building.city)),
         "state": _building(iexact(m.Building.state)),
-        "zip_code": _building(iexact(m.Building.zip_code)),
+        "zip_code": _building(iexact(m.Building.zip_code)),  # iexact here too, as MeshDB
         "bin": _building(exact(m.Building.bin, as_int)),
     },
 }

@@ -61,7 +61,7 @@ RESOURCES = [
         people.InstallIn,
         people.InstallPatch,
         people.InstallOut,
-        (m.Install.install_number,),
+        (m.Install.install_number.desc(),),  # newest first, as MeshDB's Install ordering
         "install_number",
     ),
     Resource(
@@ -131,6 +131,7 @@ def paginate(
     request: Request, session: Any, stmt: Select[Any], resource: str, page: int, page_size: int
 ) -> dict[str, Any]:
     """Run a select one page at a time and answer in MeshDB's page shape."""
+    page_size = min(page_size, MAX_PAGE_SIZE)
     total = count(session, stmt)
     rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).unique().all()
     results = serialize.render(session, resource, rows)
@@ -154,7 +155,8 @@ def build_router(res: Resource) -> APIRouter:
     router = APIRouter(prefix=f"/api/v1/{res.name}", tags=[res.name], responses=ERRORS)
     page_adapter: TypeAdapter[Any] = TypeAdapter(Page[res.out])  # type: ignore[name-defined]
     out_adapter: TypeAdapter[Any] = TypeAdapter(res.out)
-    PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+    # A larger page_size is clamped to MAX_PAGE_SIZE, as DRF's max_page_size does.
+    PageSize = Annotated[int, Query(ge=1, le=2**31 - 1)]
     PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 
     def base() -> Select[Any]:

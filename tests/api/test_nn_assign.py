@@ -136,6 +136,32 @@ def test_disambiguate_number(api, sessions):
     assert body["install"]["install_number"] == 2
     assert body["install_recycled_as_nn"] is True
     assert body["install_resolves_to_node"] is None
+    # MeshDB's shape (meshapi/views/helpers.py): the NN wins; the recycled install is apart.
+    node = body["node"]
+    install = api.get("/api/v1/installs/2/").json()
+    assert body["resolved_node"] == node
+    assert body["supporting_data"] == {
+        "exact_match_install": None,
+        "exact_match_recycled_install": {"install_number": 2, "id": install["id"], "node": None},
+        "exact_match_node": node,
+    }
+    # An install number alone resolves to its install's node.
+    assigned = api.post("/api/v1/nn-assign/", json={"install_number": 3}).json()
+    three = api.get("/api/v1/disambiguate-number/?number=3").json()
+    assert three["resolved_node"]["network_number"] == assigned["network_number"]
+    assert three["supporting_data"]["exact_match_install"]["install_number"] == 3
+    assert three["supporting_data"]["exact_match_node"] is None
+    missing = api.get("/api/v1/disambiguate-number/?number=4000")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == (
+        "Provided number: 4000 did not correspond to any install or node objects"
+    )
+    for bad in ("0", "-3", "x"):
+        refused = api.get(f"/api/v1/disambiguate-number/?number={bad}")
+        assert refused.status_code == 400
+        assert refused.json()["detail"] == (
+            f"Invalid number: '{bad}'. Must be an integer greater than zero"
+        )
 
 
 def test_two_hundred_simultaneous_assigns_get_distinct_numbers(api, live_api, sessions):
