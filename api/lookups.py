@@ -93,7 +93,8 @@ def exact(column: Any, parse: Parse) -> Filter:
 
 def iexact(column: Any) -> Filter:
     """Case-insensitive equality (Django's `iexact`)."""
-    return Filter(_text, lambda v: func.lower(column) == v.lower())
+    # Both sides lowered by PostgreSQL: Python's and PostgreSQL's case rules differ.
+    return Filter(_text, lambda v: func.lower(column) == func.lower(v))
 
 
 def _array_text(column: Any) -> Any:
