@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from api.schemas.common import (
     Altitude,
@@ -37,6 +37,19 @@ from ipam.enums import (
 Degrees = Annotated[int, Field(ge=0, le=360)]
 
 
+def _placement(value: Any) -> Any:
+    """MeshDB's spelling: lowercase, "None" for unknown (the old capitalised words still read)."""
+    if value is None:
+        return NodePlacement.UNKNOWN.value  # MeshDB's UNKNOWN is None, served as "None"
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        return NodePlacement.UNKNOWN.value if lowered in ("unknown", "none") else lowered
+    return value
+
+
+Placement = Annotated[NodePlacement, BeforeValidator(_placement)]
+
+
 class NodeIn(RecordIn):
     """A node as clients write it; its network number is immutable once set."""
 
@@ -44,7 +57,7 @@ class NodeIn(RecordIn):
     name: Name | None = None
     status: NodeStatus = NodeStatus.PLANNED
     type: NodeType = NodeType.STANDARD
-    placement: NodePlacement = NodePlacement.UNKNOWN
+    placement: Placement = NodePlacement.UNKNOWN
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     altitude: Altitude | None = None

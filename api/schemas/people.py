@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import EmailStr, Field
+from pydantic import BeforeValidator, EmailStr, Field
 
 from api.schemas.common import (
     Address,
@@ -23,10 +23,24 @@ from api.schemas.common import (
     Short,
     partial,
 )
-from ipam.enums import InstallStatus
+from ipam.enums import AddressTruthSource, InstallStatus, PaymentPreference
 
 Email = Annotated[EmailStr, Field(max_length=254)]
 Phone = Annotated[str, Field(max_length=40)]
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _plain_source(value: Any) -> Any:
+    # MeshDB writes "AddressTruthSource.NYCPlanningLabs" (an Enum's str()); the name is kept.
+    return value.removeprefix("AddressTruthSource.") if isinstance(value, str) else value
+
+
+# MeshDB's choices only (meshapi/models/member.py, meshapi/models/building.py).
+Payment = Annotated[PaymentPreference, BeforeValidator(_lower)]
+TruthSource = Annotated[AddressTruthSource, BeforeValidator(_plain_source)]
 
 
 class MemberIn(RecordIn):
@@ -40,7 +54,7 @@ class MemberIn(RecordIn):
     additional_phone_numbers: list[Phone] = Field(default_factory=list, max_length=50)
     slack_handle: Short | None = None
     notes: Notes | None = None
-    payment_preference: Short | None = None
+    payment_preference: Payment | None = None
 
 
 class MemberOut(RecordOut):
@@ -71,7 +85,7 @@ class BuildingIn(RecordIn):
     latitude: Latitude
     longitude: Longitude
     altitude: Altitude | None = None
-    address_truth_sources: list[Short] = Field(default_factory=list, max_length=20)
+    address_truth_sources: list[TruthSource] = Field(default_factory=list, max_length=20)
     primary_node: Ref | None = None
     nodes: list[Ref] = Field(default_factory=list, max_length=500)
     notes: Notes | None = None

@@ -39,8 +39,8 @@ ACTOR = "join-form"
 # Join submissions are rare and rate-limited: one transaction-scoped lock serialises them, so
 # two submissions racing with the same email can never both create a member.
 JOIN_LOCK = 0x6D6B_0020
-# MeshDB's AddressTruthSource for an address a member typed in.
-TRUTH_SOURCE = "ReportedOnJoinForm"
+# MeshDB's AddressTruthSource for an address a person typed in (meshapi/models/building.py).
+TRUTH_SOURCE = "HumanEntry"
 DEFAULT_REGION = "US"
 
 # USPS two-letter codes of the states, DC and the inhabited territories.

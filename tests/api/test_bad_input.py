@@ -17,6 +17,7 @@ from ipam.enums import (
     NodePlacement,
     NodeStatus,
     NodeType,
+    PaymentPreference,
 )
 from tests.api import builders as b
 
@@ -101,6 +102,7 @@ ENUMS = [
     ("links", "status", LinkStatus),
     ("links", "type", LinkType),
     ("loses", "source", LOSSource),
+    ("members", "payment_preference", PaymentPreference),
 ]
 
 

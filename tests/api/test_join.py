@@ -68,7 +68,7 @@ def test_new_member_building_and_install(form):
     building = form.get(f"/api/v1/buildings/{answer['building_id']}/").json()
     assert building["state"] == "NY"
     assert building["zip_code"] == "10012"
-    assert building["address_truth_sources"] == ["ReportedOnJoinForm"]
+    assert building["address_truth_sources"] == ["HumanEntry"]
     install = form.get(f"/api/v1/installs/{answer['install_number']}/").json()
     assert install["id"] == answer["install_id"]
     assert install["status"] == "Request Received"
@@ -205,7 +205,7 @@ def test_plugged_in_geocoder_supplies_coordinates_and_bin(form):
     answer = submit(form, latitude=None, longitude=None)
     building = form.get(f"/api/v1/buildings/{answer['building_id']}/").json()
     assert (building["latitude"], building["longitude"], building["bin"]) == (40.7, -73.9, 1234567)
-    assert building["address_truth_sources"] == ["ReportedOnJoinForm", "TestGeocoder"]
+    assert building["address_truth_sources"] == ["HumanEntry", "TestGeocoder"]
 
 
 def test_trust_me_bro_lets_an_odd_address_through(form):

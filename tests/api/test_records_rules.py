@@ -205,13 +205,13 @@ def test_put_replaces_the_record_and_patch_changes_only_what_is_given(env):
     path = f"/api/v1/nodes/{node['id']}/"
     patched = api.patch(path, json={"name": "Patched"}).json()
     assert (patched["name"], patched["notes"], patched["latitude"]) == ("Patched", "keep?", 40.7)
-    assert patched["placement"] == "Rooftop"
+    assert patched["placement"] == "rooftop"  # MeshDB's spelling; the old one still reads
     put = api.put(path, json={"name": "Put"}).json()
     assert (put["name"], put["notes"], put["latitude"], put["placement"]) == (
         "Put",
         None,
         None,
-        "Unknown",
+        "None",
     )
     assert put["status"] == "Planned"
     # An NN left out of a PUT is kept: it is immutable, not unset.

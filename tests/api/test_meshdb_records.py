@@ -1,0 +1,51 @@
+"""Records field for field with MeshDB (issue 12, point 4): its choices and spellings
+(`meshapi/models/node.py`, `building.py`, `member.py`), through the records API."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("given", "served"),
+    [("rooftop", "rooftop"), ("Rooftop", "rooftop"), ("Unknown", "None"), (None, "None")],
+)
+def test_node_placement_is_served_as_meshdb_serves_it(api, given, served):
+    node = api.create("nodes", {"status": "Active", "placement": given})
+    assert node["placement"] == served
+    assert api.get(f"/api/v1/nodes/{node['id']}/").json()["placement"] == served
+
+
+def test_node_placement_default_and_refusal(api):
+    assert api.create("nodes", {"status": "Planned"})["placement"] == "None"
+    refused = api.post("/api/v1/nodes/", json={"status": "Planned", "placement": "attic"})
+    assert refused.status_code == 422
+    allowed = refused.json()["errors"][0]["allowed"]
+    assert allowed == ["rooftop", "balcony", "window", "indoor", "None"]
+
+
+def test_address_truth_sources_take_meshdb_names_plain(api):
+    body = {
+        "latitude": 40.7,
+        "longitude": -73.9,
+        "address_truth_sources": ["AddressTruthSource.NYCPlanningLabs", "HumanEntry"],
+    }
+    building = api.create("buildings", body)
+    assert building["address_truth_sources"] == ["NYCPlanningLabs", "HumanEntry"]
+    refused = api.post("/api/v1/buildings/", json={**body, "address_truth_sources": ["Guess"]})
+    assert refused.status_code == 422
+    assert "OSMNominatimZIPOnly" in refused.json()["errors"][0]["allowed"]
+
+
+def test_payment_preference_is_cash_stripe_or_null(api):
+    assert (
+        api.create("members", {"name": "A", "payment_preference": "Stripe"})["payment_preference"]
+        == "stripe"
+    )
+    assert (
+        api.create("members", {"name": "B", "payment_preference": None})["payment_preference"]
+        is None
+    )
+    refused = api.post("/api/v1/members/", json={"name": "C", "payment_preference": "bitcoin"})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["allowed"] == ["cash", "stripe"]
