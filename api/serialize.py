@@ -246,10 +246,16 @@ def device(obj: m.Device, refs: Refs) -> dict[str, Any]:
     )
     out["node"] = refs["node"].get(obj.node_id)
     out["observed"] = refs["observed"].get(obj.id) or observed_block(None)
+    out["links_from"] = refs["links_from"].get(obj.id, [])
+    out["links_to"] = refs["links_to"].get(obj.id, [])
+    if isinstance(obj, m.AccessPoint):
+        out.update(latitude=obj.latitude, longitude=obj.longitude, altitude=obj.altitude)
+    else:
+        # MeshDB's DeviceSerializer reads a device's place through from its node.
+        place = refs["place"][obj.node_id]
+        out.update(zip(("latitude", "longitude", "altitude"), place, strict=True))
     if isinstance(obj, m.Sector):
         out.update(radius=obj.radius, azimuth=obj.azimuth, width=obj.width)
-    elif isinstance(obj, m.AccessPoint):
-        out.update(latitude=obj.latitude, longitude=obj.longitude, altitude=obj.altitude)
     return out
 
 
@@ -289,9 +295,30 @@ def ip_allocation(obj: m.IpAllocation, refs: Refs | None = None) -> dict[str, An
     return out
 
 
+def _node_places(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    """Each device's node's latitude, longitude and altitude, by node id."""
+    stmt = select(m.Node.id, m.Node.latitude, m.Node.longitude, m.Node.altitude).where(
+        m.Node.id.in_(_ids(objs, "node_id"))
+    )
+    return {node_id: place for node_id, *place in session.execute(stmt)}
+
+
+def device_links(end: Any) -> Fetch:
+    """The links starting (or ending) at each device: MeshDB's links_from / links_to."""
+
+    def fetch(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+        stmt = select(end, m.Link.id).where(end.in_(_ids(objs))).order_by(m.Link.id)
+        return _many(session, stmt, _id_ref)
+
+    return fetch
+
+
 _device_refs: dict[str, Fetch] = {
     "node": nodes_by_id("node_id"),
     "observed": observations(m.DeviceObservation, m.DeviceObservation.device_id),
+    "place": _node_places,
+    "links_from": device_links(m.Link.from_device_id),
+    "links_to": device_links(m.Link.to_device_id),
 }
 
 # What each shape reads besides the record's own row, one query per entry for a whole page.

@@ -129,6 +129,12 @@ class DeviceOut(RecordOut):
     uisp_id: str | None
     management_address: str | None
     observed: dict[str, Any] | None = None
+    # Read through from the node (MeshDB's DeviceSerializer); an access point has its own.
+    latitude: float | None = None
+    longitude: float | None = None
+    altitude: float | None = None
+    links_from: list[Ref_] = Field(default_factory=list)
+    links_to: list[Ref_] = Field(default_factory=list)
 
 
 class SectorOut(DeviceOut):

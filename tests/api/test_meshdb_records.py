@@ -49,3 +49,33 @@ def test_payment_preference_is_cash_stripe_or_null(api):
     refused = api.post("/api/v1/members/", json={"name": "C", "payment_preference": "bitcoin"})
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["allowed"] == ["cash", "stripe"]
+
+
+def test_devices_read_their_place_through_their_node_and_list_their_links(api):
+    node = api.create(
+        "nodes", {"status": "Active", "latitude": 40.71, "longitude": -73.99, "altitude": 52.0}
+    )
+    ref = {"id": node["id"]}
+    omni = api.create("devices", {"node": ref, "name": "omni"})
+    sector = api.create(
+        "sectors", {"node": ref, "name": "north", "radius": 1, "azimuth": 0, "width": 90}
+    )
+    ap = api.create(
+        "accesspoints", {"node": ref, "name": "ap", "latitude": 40.5, "longitude": -73.5}
+    )
+    link = api.create(
+        "links",
+        {"from_device": {"id": omni["id"]}, "to_device": {"id": ap["id"]}, "status": "Active"},
+    )
+    for device in (omni, sector):
+        got = api.get(f"/api/v1/devices/{device['id']}/").json()
+        assert (got["latitude"], got["longitude"], got["altitude"]) == (40.71, -73.99, 52.0)
+    got_ap = api.get(f"/api/v1/accesspoints/{ap['id']}/").json()
+    assert (got_ap["latitude"], got_ap["longitude"], got_ap["altitude"]) == (40.5, -73.5, None)
+    assert api.get(f"/api/v1/devices/{omni['id']}/").json()["links_from"] == [{"id": link["id"]}]
+    assert api.get(f"/api/v1/devices/{omni['id']}/").json()["links_to"] == []
+    assert got_ap["links_to"] == [{"id": link["id"]}] and got_ap["links_from"] == []
+    # A node that moves moves its devices (nothing is stored on the device).
+    api.patch(f"/api/v1/nodes/{node['id']}/", json={"latitude": 40.8})
+    listed = api.get("/api/v1/sectors/").json()["results"]
+    assert [s["latitude"] for s in listed if s["id"] == sector["id"]] == [40.8]

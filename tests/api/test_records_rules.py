@@ -172,7 +172,10 @@ def test_sectors_and_access_points_are_in_the_device_list(env):
     assert (plain["kind"], sector["kind"], ap["kind"]) == ("device", "sector", "accesspoint")
     assert (sector["radius"], sector["azimuth"], sector["width"]) == (1.0, 90, 120)
     assert (ap["latitude"], ap["longitude"]) == (40.6996, -73.9418)
-    assert "azimuth" not in plain and "latitude" not in plain
+    assert "azimuth" not in plain
+    node = api.get(f"/api/v1/nodes/{plain['node']['id']}/").json()
+    # A plain device's place is read through from its node (MeshDB's DeviceSerializer).
+    assert (plain["latitude"], plain["longitude"]) == (node["latitude"], node["longitude"])
     got = api.get(f"/api/v1/devices/{w['accesspoints']['id']}/").json()
     assert got["latitude"] == 40.6996 and got["node"]["network_number"] == 412
     sectors = api.get("/api/v1/sectors/?page_size=1000").json()["results"]
