@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Select, select
 
-from api import serialize
+from api import refs, serialize
 from api.cache import cached_json
 from api.deps import Admin, DbSession, Reader, Writer
 from api.lookups import FILTERS, PAGING, openapi_parameters, where_clauses
@@ -237,7 +237,7 @@ def build_router(res: Resource) -> APIRouter:
 
     @router.post("/", status_code=201, response_model=res.out, summary=f"Create a {kind.singular}")
     def create(body: Annotated[res.create, Body()], session: DbSession, caller: Writer) -> Any:  # type: ignore[name-defined]
-        obj = edits.create(session, kind, body.model_dump(), caller.name)
+        obj = edits.create(session, kind, refs.resolve(session, body.model_dump()), caller.name)
         return fetch(session, obj.id)
 
     @router.get("/{key}/", response_model=res.out, summary=f"Get a {kind.singular}")
@@ -254,7 +254,7 @@ def build_router(res: Resource) -> APIRouter:
         caller: Writer,
     ) -> Any:
         record_id = resolve(session, key)
-        values = body.model_dump()
+        values = refs.resolve(session, body.model_dump())
         # A whole record that leaves out a number fixed once given keeps it: not an unset.
         for name in IMMUTABLE_NUMBERS - body.model_fields_set:
             values.pop(name, None)
@@ -269,7 +269,8 @@ def build_router(res: Resource) -> APIRouter:
         caller: Writer,
     ) -> Any:
         record_id = resolve(session, key)
-        edits.update(session, kind, record_id, body.model_dump(exclude_unset=True), caller.name)
+        values = refs.resolve(session, body.model_dump(exclude_unset=True))
+        edits.update(session, kind, record_id, values, caller.name)
         return fetch(session, record_id)
 
     @router.delete("/{key}/", status_code=204, summary=f"Delete a {kind.singular}")

@@ -6,7 +6,7 @@ import copy
 import uuid
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -42,17 +42,33 @@ IpAddress = Annotated[IPv4Address | IPv6Address, BeforeValidator(_ip_text)]
 IpNetwork = Annotated[IPv4Network | IPv6Network, BeforeValidator(_ip_text)]
 
 
+NUMBER_KEYS = ("network_number", "install_number")
+
+
+class KeyRef(BaseModel):
+    """A reference by a number key (api/refs.py resolves it), with the id when also given."""
+
+    key: Literal["network_number", "install_number"]
+    value: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    id: uuid.UUID | None = None
+
+
 def _id_of(value: Any) -> Any:
-    """A reference object's "id"; anything else is left for the UUID check."""
-    if isinstance(value, dict) and "id" in value:
-        return value["id"]
+    """A reference object's "id", or a KeyRef's fields when it names a number key."""
+    if isinstance(value, dict):
+        keys = [k for k in NUMBER_KEYS if value.get(k) is not None]
+        if keys:
+            return {"key": keys[0], "value": value[keys[0]], "id": value.get("id")}
+        if "id" in value:
+            return value["id"]
     return value
 
 
-# In requests a foreign key is a bare UUID string or an object carrying "id" (other keys, such
-# as the network_number responses add, are ignored). One UUID check, so an error names the field.
+# In requests a foreign key is a bare UUID string, an object carrying "id", or (for nodes and
+# installs) an object carrying its network_number or install_number; when both are given they
+# must name the same record. One check, so an error names the field.
 Ref = Annotated[
-    uuid.UUID,
+    uuid.UUID | KeyRef,
     BeforeValidator(_id_of),
     WithJsonSchema(
         {
@@ -60,8 +76,11 @@ Ref = Annotated[
                 {"type": "string", "format": "uuid"},
                 {
                     "type": "object",
-                    "properties": {"id": {"type": "string", "format": "uuid"}},
-                    "required": ["id"],
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "network_number": {"type": "integer", "minimum": 1},
+                        "install_number": {"type": "integer", "minimum": 1},
+                    },
                 },
             ]
         }

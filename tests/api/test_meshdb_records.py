@@ -79,3 +79,41 @@ def test_devices_read_their_place_through_their_node_and_list_their_links(api):
     api.patch(f"/api/v1/nodes/{node['id']}/", json={"latitude": 40.8})
     listed = api.get("/api/v1/sectors/").json()["results"]
     assert [s["latitude"] for s in listed if s["id"] == sector["id"]] == [40.8]
+
+
+def test_references_by_any_key(api):
+    node = api.create("nodes", {"network_number": 101, "status": "Active"})
+    other = api.create("nodes", {"network_number": 102, "status": "Active"})
+    building = api.create(
+        "buildings",
+        {"latitude": 40.7, "longitude": -73.9, "primary_node": {"network_number": 101}},
+    )
+    assert building["primary_node"] == {"id": node["id"], "network_number": 101}
+    member = api.create("members", {"name": "M"})
+    install = api.create(
+        "installs",
+        {
+            "member": member["id"],
+            "building": {"id": building["id"]},
+            "node": {"network_number": 101, "id": node["id"]},  # both keys, one record
+        },
+    )
+    assert install["node"]["id"] == node["id"]
+    moved = api.patch(
+        f"/api/v1/buildings/{building['id']}/", json={"nodes": [{"network_number": 102}]}
+    ).json()
+    assert other["id"] in {n["id"] for n in moved["nodes"]}
+    mismatch = api.patch(
+        f"/api/v1/installs/{install['install_number']}/",
+        json={"node": {"network_number": 102, "id": node["id"]}},
+    )
+    assert mismatch.status_code == 422
+    assert mismatch.json()["errors"][0]["field"] == "node"
+    assert "name different records" in mismatch.json()["detail"]
+    missing = api.patch(
+        f"/api/v1/installs/{install['install_number']}/", json={"node": {"network_number": 999}}
+    )
+    assert missing.status_code == 422 and "network_number 999" in missing.json()["detail"]
+    assert (
+        api.get(f"/api/v1/installs/{install['install_number']}/").json()["node"]["id"] == node["id"]
+    )
