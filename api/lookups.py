@@ -14,7 +14,15 @@ from sqlalchemy import ColumnElement, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import CIDR
 
 from ipam import models as m
-from ipam.enums import DeviceStatus, InstallStatus, LinkStatus, LinkType, LOSSource, NodeStatus
+from ipam.enums import (
+    BillingStatus,
+    DeviceStatus,
+    InstallStatus,
+    LinkStatus,
+    LinkType,
+    LOSSource,
+    NodeStatus,
+)
 from ipam.errors import Invalid
 
 Parse = Callable[[str], Any]
@@ -237,6 +245,10 @@ FILTERS: dict[str, dict[str, Filter]] = {
     "devices": _device_filters(m.Device),
     "sectors": _device_filters(m.Sector),
     "accesspoints": _device_filters(m.AccessPoint),
+    "billing/install-fee-data": {
+        "install": exact(m.InstallFeeBillingDatum.install_id, _uuid),
+        "status": exact(m.InstallFeeBillingDatum.status, _enum(BillingStatus)),
+    },
     "prefixes": {
         "role": text_filter(m.Prefix.role),
         "status": text_filter(m.Prefix.status),

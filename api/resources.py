@@ -65,6 +65,13 @@ RESOURCES = [
         "install_number",
     ),
     Resource(
+        "billing/install-fee-data",
+        people.InstallFeeBillingDatumIn,
+        people.InstallFeeBillingDatumPatch,
+        people.InstallFeeBillingDatumOut,
+        (m.InstallFeeBillingDatum.created, m.InstallFeeBillingDatum.id),
+    ),
+    Resource(
         "nodes",
         net.NodeIn,
         net.NodePatch,

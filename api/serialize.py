@@ -201,8 +201,10 @@ def install(obj: m.Install, refs: Refs) -> dict[str, Any]:
             "referral",
             "notes",
             "ticket_number",
+            "stripe_subscription_id",
         ),
     )
+    out["install_fee_billing_datum"] = refs["billing"].get(obj.id)
     out["member"] = {"id": obj.member_id}
     out["additional_members"] = refs["additional_members"].get(obj.id, [])
     out["building"] = {"id": obj.building_id}
@@ -278,6 +280,35 @@ def los(obj: m.LOS, refs: Refs) -> dict[str, Any]:
     return out
 
 
+def billing_datum(obj: m.InstallFeeBillingDatum, refs: Refs) -> dict[str, Any]:
+    """Install fee billing data, its install as a reference."""
+    out = _columns(obj, ("status", "billing_date", "invoice_number", "notes"))
+    out["install"] = refs["install"].get(obj.install_id)
+    return out
+
+
+def _install_billing(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    """Each install's billing datum as MeshDB nests it (id, status, date, invoice, notes)."""
+    table = m.InstallFeeBillingDatum
+    stmt = select(
+        table.install_id,
+        table.id,
+        table.status,
+        table.billing_date,
+        table.invoice_number,
+        table.notes,
+    ).where(table.install_id.in_(_ids(objs)))
+    names = ("id", "status", "billing_date", "invoice_number", "notes")
+    return {row[0]: dict(zip(names, row[1:], strict=True)) for row in session.execute(stmt)}
+
+
+def _billing_installs(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    stmt = select(m.Install.id, m.Install.install_number).where(
+        m.Install.id.in_(_ids(objs, "install_id"))
+    )
+    return {install_id: _install_ref(install_id, n) for install_id, n in session.execute(stmt)}
+
+
 def prefix(obj: m.Prefix, refs: Refs | None = None) -> dict[str, Any]:
     """A static prefix."""
     out = _columns(obj, ("role", "description", "status", "allocate_prefixlen"))
@@ -329,7 +360,12 @@ REFS: dict[str, dict[str, Fetch]] = {
         "nodes": _building_nodes,
         "installs": installs_of(m.Install.building_id),
     },
-    "installs": {"node": nodes_by_id("node_id"), "additional_members": _additional_members},
+    "installs": {
+        "node": nodes_by_id("node_id"),
+        "additional_members": _additional_members,
+        "billing": _install_billing,
+    },
+    "billing/install-fee-data": {"install": _billing_installs},
     "nodes": {
         "buildings": _node_buildings,
         "installs": installs_of(m.Install.node_id),
@@ -349,6 +385,7 @@ SHAPES: dict[str, Callable[[Any, Refs], dict[str, Any]]] = {
     "members": member,
     "buildings": building,
     "installs": install,
+    "billing/install-fee-data": billing_datum,
     "nodes": node,
     "devices": device,
     "sectors": device,

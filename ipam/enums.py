@@ -55,6 +55,15 @@ class AddressTruthSource(StrEnum):
     HUMAN_ENTRY = "HumanEntry"
 
 
+class BillingStatus(StrEnum):
+    """Whether an install's fee was billed to the organisation paying it (MeshDB's)."""
+
+    TO_BE_BILLED = "ToBeBilled"
+    BILLED = "Billed"
+    NOT_BILLING_DUPLICATE = "NotBillingDuplicate"
+    NOT_BILLING_OTHER = "NotBillingOther"
+
+
 class PaymentPreference(StrEnum):
     """How a member pays (MeshDB's payment_preference_choices; null when unknown)."""
 

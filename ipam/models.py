@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, CIDR, INET, JSONB, UUID, Exclu
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ipam.enums import (
+    BillingStatus,
     DeviceKind,
     DeviceStatus,
     InstallStatus,
@@ -222,6 +223,8 @@ class Install(Record):
     referral: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     ticket_number: Mapped[str | None] = mapped_column(String(100))
+    # MeshDB's Stripe subscription ("sub_" and 24-254 word characters; checked by the API).
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(260))
     created: Mapped[datetime] = _created()
     updated: Mapped[datetime] = _updated()
 
@@ -298,6 +301,23 @@ class AccessPoint(Device):
     altitude: Mapped[float | None] = mapped_column(Float)
 
     __mapper_args__ = {"polymorphic_identity": DeviceKind.ACCESS_POINT}
+
+
+class InstallFeeBillingDatum(Record):
+    """Who bills an install's fee to an organisation paying for it (MeshDB's billing.py)."""
+
+    __tablename__ = "install_fee_billing_datum"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    install_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("install.id", ondelete="RESTRICT"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(30), default=BillingStatus.TO_BE_BILLED)
+    billing_date: Mapped[date | None] = mapped_column(Date)
+    invoice_number: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
 
 
 class Link(Record):

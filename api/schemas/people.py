@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, EmailStr, Field
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field
 
 from api.schemas.common import (
     Address,
@@ -23,7 +24,7 @@ from api.schemas.common import (
     Short,
     partial,
 )
-from ipam.enums import AddressTruthSource, InstallStatus, PaymentPreference
+from ipam.enums import AddressTruthSource, BillingStatus, InstallStatus, PaymentPreference
 
 Email = Annotated[EmailStr, Field(max_length=254)]
 Phone = Annotated[str, Field(max_length=40)]
@@ -37,6 +38,17 @@ def _plain_source(value: Any) -> Any:
     # MeshDB writes "AddressTruthSource.NYCPlanningLabs" (an Enum's str()); the name is kept.
     return value.removeprefix("AddressTruthSource.") if isinstance(value, str) else value
 
+
+def _stripe_subscription(value: str) -> str:
+    # Python's re, not the schema's pattern: a Unicode \w{24,254} is too big for pydantic's.
+    if not STRIPE_SUBSCRIPTION.fullmatch(value):
+        raise ValueError("Invalid Stripe subscription ID")
+    return value
+
+
+# MeshDB's validator (meshapi/models/install.py): "sub_" and 24-254 word characters.
+STRIPE_SUBSCRIPTION = re.compile(r"sub_\w{24,254}")
+StripeSubscription = Annotated[str, Field(max_length=258), AfterValidator(_stripe_subscription)]
 
 # MeshDB's choices only (meshapi/models/member.py, meshapi/models/building.py).
 Payment = Annotated[PaymentPreference, BeforeValidator(_lower)]
@@ -128,6 +140,7 @@ class InstallIn(RecordIn):
     referral: Notes | None = None
     notes: Notes | None = None
     ticket_number: Short | None = None
+    stripe_subscription_id: StripeSubscription | None = None
     install_number: int | None = Field(
         default=None, description="read-only: accepted only when equal to the current value"
     )
@@ -151,8 +164,31 @@ class InstallOut(RecordOut):
     referral: str | None
     notes: str | None
     ticket_number: str | None
+    stripe_subscription_id: str | None
+    install_fee_billing_datum: dict[str, Any] | None
+
+
+class InstallFeeBillingDatumIn(RecordIn):
+    """Install fee billing data as clients write it (MeshDB's InstallFeeBillingDatum)."""
+
+    install: Ref
+    status: BillingStatus = BillingStatus.TO_BE_BILLED
+    billing_date: date | None = None
+    invoice_number: Short | None = None
+    notes: Notes | None = None
+
+
+class InstallFeeBillingDatumOut(RecordOut):
+    """Install fee billing data as the API shows it."""
+
+    install: InstallRef
+    status: BillingStatus
+    billing_date: date | None
+    invoice_number: str | None
+    notes: str | None
 
 
 MemberPatch = partial(MemberIn, "MemberPatch")
 BuildingPatch = partial(BuildingIn, "BuildingPatch")
 InstallPatch = partial(InstallIn, "InstallPatch")
+InstallFeeBillingDatumPatch = partial(InstallFeeBillingDatumIn, "InstallFeeBillingDatumPatch")

@@ -1,4 +1,8 @@
-"""MeshDB's values (issue 12): node placement, address truth sources, payment preference.
+"""MeshDB's values and billing data (issue 12).
+
+Node placement, address truth sources and payment preferences in MeshDB's spelling; the
+install's Stripe subscription id, and install fee billing data (MeshDB's
+`meshapi/models/billing.py`: one row per install billed to another organisation).
 
 MeshDB serves node placement lowercase, with the string "None" for unknown (its migration
 0013 and its serializer tests); address truth sources are its AddressTruthSource names,
@@ -12,6 +16,7 @@ Revises: 0003
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "meshdb_1"
@@ -21,7 +26,31 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Rewrite the stored values in MeshDB's spelling."""
+    """Billing columns and table; the stored values rewritten in MeshDB's spelling."""
+    op.add_column("install", sa.Column("stripe_subscription_id", sa.String(260), nullable=True))
+    op.create_table(
+        "install_fee_billing_datum",
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("install_id", sa.UUID(), nullable=False),
+        sa.Column("status", sa.String(length=30), nullable=False),
+        sa.Column("billing_date", sa.Date(), nullable=True),
+        sa.Column("invoice_number", sa.String(length=100), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column(
+            "created", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.Column(
+            "updated", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["install_id"],
+            ["install.id"],
+            name=op.f("fk_install_fee_billing_datum_install_id_install"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_install_fee_billing_datum")),
+        sa.UniqueConstraint("install_id", name=op.f("uq_install_fee_billing_datum_install_id")),
+    )
     op.execute(
         "UPDATE node SET placement = CASE WHEN lower(placement) = 'unknown' THEN 'None'"
         " ELSE lower(placement) END WHERE placement <> 'None'"
@@ -40,7 +69,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Placement back to its capitalised words ("Unknown" for "None").
+    """Billing gone; placement back to its capitalised words ("Unknown" for "None").
 
     Truth sources and payment preferences stay as they are: the old spellings were free text,
     and the new ones are valid values of it.
@@ -49,3 +78,5 @@ def downgrade() -> None:
         "UPDATE node SET placement = CASE WHEN placement = 'None' THEN 'Unknown'"
         " ELSE initcap(placement) END"
     )
+    op.drop_table("install_fee_billing_datum")
+    op.drop_column("install", "stripe_subscription_id")

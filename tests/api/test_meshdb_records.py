@@ -117,3 +117,62 @@ def test_references_by_any_key(api):
     assert (
         api.get(f"/api/v1/installs/{install['install_number']}/").json()["node"]["id"] == node["id"]
     )
+
+
+def _an_install(api):
+    member = api.create("members", {"name": "Billed"})
+    building = api.create("buildings", {"latitude": 40.7, "longitude": -73.9})
+    return api.create("installs", {"member": member["id"], "building": building["id"]})
+
+
+def test_stripe_subscription_id_validated_as_meshdb(api):
+    install = _an_install(api)
+    path = f"/api/v1/installs/{install['install_number']}/"
+    good = "sub_" + "A1b2C3d4E5f6G7h8I9j0K1l2"
+    assert (
+        api.patch(path, json={"stripe_subscription_id": good}).json()["stripe_subscription_id"]
+        == good
+    )
+    for bad in ("sub_short", "cus_" + "x" * 24, "sub_" + "x" * 23 + "!"):
+        refused = api.patch(path, json={"stripe_subscription_id": bad})
+        assert refused.status_code == 422, bad
+        assert refused.json()["errors"][0]["field"] == "stripe_subscription_id"
+
+
+def test_install_fee_billing_data_resource(api):
+    install = _an_install(api)
+    number = install["install_number"]
+    datum = api.create(
+        "billing/install-fee-data",
+        {"install": {"install_number": number}, "invoice_number": "INV-7", "notes": "HDFC"},
+    )
+    assert datum["status"] == "ToBeBilled"
+    assert datum["install"] == {"id": install["id"], "install_number": number}
+    shown = api.get(f"/api/v1/installs/{number}/").json()["install_fee_billing_datum"]
+    assert shown == {
+        "id": datum["id"],
+        "status": "ToBeBilled",
+        "billing_date": None,
+        "invoice_number": "INV-7",
+        "notes": "HDFC",
+    }
+    billed = api.patch(
+        f"/api/v1/billing/install-fee-data/{datum['id']}/",
+        json={"status": "Billed", "billing_date": "2025-01-31"},
+    ).json()
+    assert (billed["status"], billed["billing_date"]) == ("Billed", "2025-01-31")
+    history = api.get(f"/api/v1/billing/install-fee-data/{datum['id']}/history/").json()
+    assert sorted(h["action"] for h in history) == ["created", "updated"]
+    # One datum per install (MeshDB's OneToOneField); the install cannot be deleted under it.
+    twice = api.post("/api/v1/billing/install-fee-data/", json={"install": install["id"]})
+    assert twice.status_code == 409
+    assert api.delete(f"/api/v1/installs/{number}/").status_code == 409
+    assert (
+        api.post(
+            "/api/v1/billing/install-fee-data/", json={"install": install["id"]}, role="read_only"
+        ).status_code
+        == 403
+    )
+    lookup = api.get(f"/api/v1/billing/install-fee-data/lookup/?install={install['id']}").json()
+    assert [d["id"] for d in lookup["results"]] == [datum["id"]]
+    assert api.get("/api/v1/billing/install-fee-data/", role="read_only").json()["count"] == 1
