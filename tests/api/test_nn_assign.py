@@ -186,9 +186,7 @@ def test_two_hundred_simultaneous_assigns_get_distinct_numbers(api, live_api, se
     assert all(101 <= n <= 8000 for n in numbers)
 
 
-def test_active_install_numbered_in_the_nn_range_without_a_node_gets_its_own_number(
-    api, sessions
-):
+def test_active_install_numbered_in_the_nn_range_without_a_node_gets_its_own_number(api, sessions):
     # MeshDB answers this one with a 500 (issue 12); meshkeeper gives the install its number.
     _make_installs(sessions, 150)
     api.patch("/api/v1/installs/150/", json={"status": "Active"})
