@@ -42,6 +42,28 @@ IpAddress = Annotated[IPv4Address | IPv6Address, BeforeValidator(_ip_text)]
 IpNetwork = Annotated[IPv4Network | IPv6Network, BeforeValidator(_ip_text)]
 
 
+def _id_of(value: Any) -> Any:
+    """A reference object's "id"; anything else is left for the UUID check."""
+    if isinstance(value, dict) and "id" in value:
+        return value["id"]
+    return value
+
+
+_REF_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "format": "uuid"},
+        {
+            "type": "object",
+            "properties": {"id": {"type": "string", "format": "uuid"}},
+            "required": ["id"],
+        },
+    ]
+}
+
+# In requests a foreign key is a bare UUID string or an object carrying "id" (other keys, such
+# as the network_number responses add, are ignored). One UUID check, so an error names the field.
+Ref = Annotated[uuid.UUID, BeforeValidator(_id_of), WithJsonSchema(_REF_SCHEMA)]
+
 NUMBER_KEYS = ("network_number", "install_number")
 
 
@@ -53,23 +75,21 @@ class KeyRef(BaseModel):
     id: uuid.UUID | None = None
 
 
-def _id_of(value: Any) -> Any:
+def _id_or_key(value: Any) -> Any:
     """A reference object's "id", or a KeyRef's fields when it names a number key."""
     if isinstance(value, dict):
         keys = [k for k in NUMBER_KEYS if value.get(k) is not None]
         if keys:
             return {"key": keys[0], "value": value[keys[0]], "id": value.get("id")}
-        if "id" in value:
-            return value["id"]
-    return value
+    return _id_of(value)
 
 
-# In requests a foreign key is a bare UUID string, an object carrying "id", or (for nodes and
-# installs) an object carrying its network_number or install_number; when both are given they
-# must name the same record. One check, so an error names the field.
-Ref = Annotated[
+# A reference to a node or an install may also name it by its number, as MeshDB's
+# NestedKeyObjectRelatedField allows ({"network_number": 101}, {"install_number": 5}); when the
+# id is given too, both must name the same record (api/refs.py).
+KeyedRef = Annotated[
     uuid.UUID | KeyRef,
-    BeforeValidator(_id_of),
+    BeforeValidator(_id_or_key),
     WithJsonSchema(
         {
             "anyOf": [

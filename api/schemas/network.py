@@ -11,6 +11,7 @@ from api.schemas.common import (
     Altitude,
     InstallRef,
     IpAddress,
+    KeyedRef,
     Latitude,
     Longitude,
     Name,
@@ -90,7 +91,7 @@ class NodeOut(RecordOut):
 class DeviceIn(RecordIn):
     """A device as clients write it."""
 
-    node: Ref
+    node: KeyedRef
     name: Name | None = None
     status: DeviceStatus = DeviceStatus.ACTIVE
     install_date: date | None = None

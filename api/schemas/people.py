@@ -12,6 +12,7 @@ from api.schemas.common import (
     Address,
     Altitude,
     InstallRef,
+    KeyedRef,
     Latitude,
     Longitude,
     Name,
@@ -98,8 +99,8 @@ class BuildingIn(RecordIn):
     longitude: Longitude
     altitude: Altitude | None = None
     address_truth_sources: list[TruthSource] = Field(default_factory=list, max_length=20)
-    primary_node: Ref | None = None
-    nodes: list[Ref] = Field(default_factory=list, max_length=500)
+    primary_node: KeyedRef | None = None
+    nodes: list[KeyedRef] = Field(default_factory=list, max_length=500)
     notes: Notes | None = None
     panoramas: list[Address] = Field(default_factory=list, max_length=200)
 
@@ -130,7 +131,7 @@ class InstallIn(RecordIn):
     member: Ref
     additional_members: list[Ref] = Field(default_factory=list, max_length=50)
     building: Ref
-    node: Ref | None = None
+    node: KeyedRef | None = None
     unit: Short | None = None
     roof_access: bool = False
     request_date: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -171,7 +172,7 @@ class InstallOut(RecordOut):
 class InstallFeeBillingDatumIn(RecordIn):
     """Install fee billing data as clients write it (MeshDB's InstallFeeBillingDatum)."""
 
-    install: Ref
+    install: KeyedRef
     status: BillingStatus = BillingStatus.TO_BE_BILLED
     billing_date: date | None = None
     invoice_number: Short | None = None

@@ -176,3 +176,19 @@ def test_install_fee_billing_data_resource(api):
     lookup = api.get(f"/api/v1/billing/install-fee-data/lookup/?install={install['id']}").json()
     assert [d["id"] for d in lookup["results"]] == [datum["id"]]
     assert api.get("/api/v1/billing/install-fee-data/", role="read_only").json()["count"] == 1
+
+
+def test_number_keys_only_where_they_name_the_target(api):
+    # A member or a device has no network number: such a reference is a 422 naming the field.
+    building = api.create("buildings", {"latitude": 40.7, "longitude": -73.9})
+    refused = api.post(
+        "/api/v1/installs/",
+        json={"member": {"network_number": 101}, "building": building["id"]},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "member"
+    prefix = api.create("prefixes", {"cidr": "198.18.40.0/24", "role": "test"})
+    allocate = api.post(
+        f"/api/v1/prefixes/{prefix['id']}/allocate/", json={"device": {"network_number": 5}}
+    )
+    assert allocate.status_code == 422
