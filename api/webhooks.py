@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -26,6 +27,19 @@ DEFAULT_PAGE_SIZE = 100
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)
 
 
+MAX_HEADERS = 20
+# RFC 9110 section 5.1: a field name is a token.
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}")
+# MeshDB's event names (drf-hooks, meshapi_hooks) that meshkeeper spells differently.
+MESHDB_NAMES = {"access_point": "accesspoint"}
+
+
+def meshdb_event_name(name: str) -> str:
+    """An event type or prefix in meshkeeper's spelling (`access_point.created` too)."""
+    head, dot, rest = name.partition(".")
+    return MESHDB_NAMES.get(head, head) + dot + rest
+
+
 class WebhookIn(BaseModel):
     """A subscription: POST these event types, signed with the secret, to this URL."""
 
@@ -34,6 +48,20 @@ class WebhookIn(BaseModel):
     url: Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH)]
     event_types: Annotated[list[str], Field(max_length=MAX_EVENT_TYPES)] = []
     secret: Annotated[str, Field(min_length=8, max_length=200)]
+    # Sent with every delivery, e.g. {"Authorization": "Bearer ..."} (MeshDB's hooks' auth).
+    headers: Annotated[dict[str, str], Field(max_length=MAX_HEADERS)] = {}
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name[:80]!r} is not a header name")
+            if len(text) > 2000 or any((ord(c) < 0x20 and c != "\t") or c == "\x7f" for c in text):
+                raise ValueError(
+                    f"the value of {name[:80]!r} is too long or has control characters"
+                )
+        return value
 
     @field_validator("url")
     @classmethod
@@ -55,6 +83,7 @@ class WebhookIn(BaseModel):
     @field_validator("event_types")
     @classmethod
     def _types(cls, value: list[str]) -> list[str]:
+        value = [meshdb_event_name(item) for item in value]
         for item in value:
             if not events.valid_pattern(item):
                 raise ValueError(
@@ -76,6 +105,7 @@ class WebhookOut(BaseModel):
     id: uuid.UUID
     url: str
     event_types: list[str]
+    header_names: list[str]
     secret_set: bool
     paused: bool
     failures: int
@@ -105,6 +135,7 @@ def shape(hook: m.Webhook, backlog: int) -> dict[str, Any]:
         "id": hook.id,
         "url": hook.url,
         "event_types": list(hook.event_types),
+        "header_names": sorted(hook.headers),  # values may be credentials: never shown
         "secret_set": bool(hook.secret),
         "paused": hook.paused,
         "failures": hook.failures,
@@ -161,6 +192,7 @@ def create_webhook(body: Annotated[WebhookIn, Body()], session: DbSession, calle
         url=body.url,
         event_types=body.event_types,
         secret=body.secret,
+        headers=body.headers,
         cursor=events.latest_id(session),
         paused=False,
         failures=0,

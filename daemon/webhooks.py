@@ -29,7 +29,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,6 +85,7 @@ class Claim:
     secret: str
     attempt: int
     event: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,13 +137,15 @@ def _claim(session: Session, webhook_id: uuid.UUID, now: datetime) -> Claim | No
         if horizon > hook.cursor:
             hook.cursor = horizon
         return None
-    return Claim(hook.id, hook.url, hook.secret, hook.failures + 1, found[0])
+    return Claim(hook.id, hook.url, hook.secret, hook.failures + 1, found[0], dict(hook.headers))
 
 
 async def post(client: httpx.AsyncClient, claim: Claim) -> Outcome:
     """POST one event; any failure becomes an Outcome, never an exception."""
     body = body_of(claim.event)
+    # The subscription's own headers first: ours (type, signature, event id) always win.
     headers = {
+        **claim.headers,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Meshkeeper-Event-Id": str(claim.event["id"]),

@@ -547,6 +547,10 @@ class Webhook(Base):
         ARRAY(String(60)), nullable=False, server_default="{}", default=list
     )
     secret: Mapped[str] = mapped_column(String(200))
+    # Extra request headers sent with every delivery (MeshDB's hooks carry auth this way).
+    headers: Mapped[dict[str, str]] = mapped_column(
+        JSONB, nullable=False, server_default="{}", default=dict
+    )
     # The last event id this subscription has delivered (or skipped as not matching).
     cursor: Mapped[int] = mapped_column(BigInteger, default=0)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)

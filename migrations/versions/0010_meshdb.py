@@ -2,7 +2,8 @@
 
 Node placement, address truth sources and payment preferences in MeshDB's spelling; the
 install's Stripe subscription id, and install fee billing data (MeshDB's
-`meshapi/models/billing.py`: one row per install billed to another organisation).
+`meshapi/models/billing.py`: one row per install billed to another organisation); webhook
+subscriptions' extra headers.
 
 MeshDB serves node placement lowercase, with the string "None" for unknown (its migration
 0013 and its serializer tests); address truth sources are its AddressTruthSource names,
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "meshdb_1"
 down_revision: str | None = "0003"
@@ -28,6 +30,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     """Billing columns and table; the stored values rewritten in MeshDB's spelling."""
     op.add_column("install", sa.Column("stripe_subscription_id", sa.String(260), nullable=True))
+    op.add_column(
+        "webhook",
+        sa.Column(
+            "headers",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="{}",
+            nullable=False,
+        ),
+    )
     op.create_table(
         "install_fee_billing_datum",
         sa.Column("id", sa.UUID(), nullable=False),
@@ -80,3 +91,4 @@ def downgrade() -> None:
     )
     op.drop_table("install_fee_billing_datum")
     op.drop_column("install", "stripe_subscription_id")
+    op.drop_column("webhook", "headers")
