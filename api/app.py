@@ -22,6 +22,7 @@ from api import (
     notifications,
     numbers,
     prefixes,
+    query,
     resources,
     routing,
     series,
@@ -31,6 +32,7 @@ from api import (
 )
 from api.body_first import ReadBodyFirst
 from api.body_limit import BodyLimit
+from api.browser import BrowserClients
 from api.cache import ResponseCache
 from api.limits import InFlightLimit
 from api.stream_hub import StreamHub
@@ -63,6 +65,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.add_middleware(InFlightLimit)
     app.add_middleware(ReadBodyFirst)  # outside the limit: a slow body holds no slot
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BrowserClients, origins=settings.cors_origins)
     metrics.install(app)
     # The record resources first: they carry most requests, and routes are tried in order.
     # No fixed path of the other routers fits a resource's /<key>/ patterns
@@ -83,6 +86,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         webhooks.router,
         mapdata.router,
         routing.router,
+        query.router,
     ):
         app.include_router(router)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +13,15 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
-from ipam.errors import BadRequest, Conflict, DomainError, Invalid, NotFound, PreconditionFailed
+from ipam.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +31,7 @@ STATUS = {
     Invalid: 422,
     BadRequest: 400,
     PreconditionFailed: 412,
+    Unavailable: 503,
 }
 
 
@@ -49,6 +59,11 @@ def _item(err: dict[str, Any]) -> dict[str, Any]:
     if err["type"] == "enum" and isinstance(expected, str):
         item["allowed"] = [part.strip(" '") for part in expected.replace(" or ", ",").split(",")]
     return item
+
+
+def validation_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic's errors as the `errors` items of an error body."""
+    return [_item(e) for e in errors]
 
 
 def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,8 +8,11 @@ the proxy is listed in `MESHKEEPER_TRUSTED_PROXIES` (and sets X-Forwarded-For), 
 uvicorn puts the real client address in its place (api/serving.py); from anyone else the
 header is ignored, so a client cannot rotate it for a fresh budget.
 
-A geocoder may be plugged in by setting `app.state.geocoder` to an `ipam.records.join.Geocoder`;
-without one, a request for a new building must carry latitude and longitude.
+The geocoder is `MESHKEEPER_GEOCODER` (`none`: a request for a new building must carry latitude
+and longitude; `nyc`: MeshDB's New York services), or any `ipam.records.join.Geocoder` set as
+`app.state.geocoder`. The form answers as MeshDB's `meshapi/views/forms.py` does: its 400
+messages, 401 when reCAPTCHA fails (api/recaptcha.py), 409 "Please confirm a few details."
+with `changed_info` when geocoding corrected the street or city.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from api import recaptcha
 from api.deps import DbSession
+from api.errors import validation_items
 from api.resources import ERRORS
 from api.schemas.common import (
     Address,
@@ -37,7 +42,9 @@ from api.schemas.common import (
     RecordIn,
     Short,
 )
-from ipam.errors import Invalid
+from ipam.errors import BadRequest, Invalid
+from ipam.geocoding.messages import INVALID_ADDRESS
+from ipam.geocoding.nyc import NycGeocoder
 from ipam.records import join
 
 MAX_CLIENTS = 10_000
@@ -204,6 +211,58 @@ class JoinOut(BaseModel):
     install_id: str
     install_number: int
     member_exists: bool
+    changed_info: dict[str, str]
+
+
+# MeshDB's answers (meshapi/views/forms.py), word for word: meshforms shows them to the member.
+FILED = "Thanks! A volunteer will email you shortly"
+INCOMPLETE = "Got incomplete form request"
+REQUIRED = tuple(name for name, field in JoinIn.model_fields.items() if field.is_required())
+ADDRESS_FIELDS = ("street_address", "city", "zip_code")
+
+
+def _meshdb_message(payload: dict[str, Any], fields: set[str]) -> str | None:
+    """MeshDB's message for the first field it checks that failed, in its order."""
+    if "ncl" in fields:
+        return "You must agree to the Network Commons License!"
+    if "email_address" in fields:
+        email = payload.get("email_address")
+        return f"{email} is not a valid email" if email else "Must provide an email"
+    if "phone_number" in fields:
+        return f"{payload.get('phone_number')} is not a valid phone number"
+    return None
+
+
+def _validated(payload: dict[str, Any]) -> JoinIn:
+    """The body as a JoinIn, or a 400 with MeshDB's message (its form answers 400, not 422)."""
+    try:
+        return JoinIn.model_validate(payload)
+    except ValidationError as exc:
+        items = validation_items(exc.errors())
+        message = _meshdb_message(payload, {item["field"] for item in items})
+        summary = "; ".join(f"{i['field']}: {i['message']}" for i in items[:5])
+        raise BadRequest(message or f"invalid request: {summary}", errors=items) from exc
+
+
+def geocoder_for(request: Request) -> join.Geocoder | None:
+    """The app's geocoder: one set on app.state, else the one MESHKEEPER_GEOCODER names."""
+    state = request.app.state
+    geocoder = getattr(state, "geocoder", None)
+    if geocoder is None and state.settings.geocoder == "nyc":
+        with _CREATE_LOCK:
+            geocoder = getattr(state, "geocoder", None) or NycGeocoder(
+                state.settings.nyc_geosearch_url, state.settings.nyc_open_data_url
+            )
+            state.geocoder = geocoder
+    return geocoder
+
+
+_JOIN_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": JoinIn.model_json_schema()}},
+    }
+}
 
 
 router = APIRouter(prefix="/api/v1", tags=["join"], responses=ERRORS)
@@ -215,20 +274,36 @@ router = APIRouter(prefix="/api/v1", tags=["join"], responses=ERRORS)
     response_model=JoinOut,
     summary="MeshDB's join form (no auth, rate-limited per client address)",
     dependencies=[Depends(rate_limited)],
+    openapi_extra=_JOIN_SCHEMA,
     responses={
         200: {"model": JoinOut, "description": "the same request is already filed"},
+        401: {"model": ErrorBody, "description": "reCAPTCHA failed (only when a secret is set)"},
+        409: {"model": ErrorBody, "description": "geocoding changed the address: confirm it"},
         429: {"model": ErrorBody, "description": "too many join requests (see Retry-After)"},
+        503: {"model": ErrorBody, "description": "the geocoder's services did not answer"},
     },
 )
-def submit_join(body: JoinIn, request: Request, session: DbSession) -> Any:
+def submit_join(payload: Annotated[Any, Body()], request: Request, session: DbSession) -> Any:
     """201 with a new install, or 200 with the one already open for this member and unit."""
-    geocoder = getattr(request.app.state, "geocoder", None)
+    if not isinstance(payload, dict) or any(name not in payload for name in REQUIRED):
+        raise BadRequest(INCOMPLETE, field="body")
+    recaptcha.check(request)  # MeshDB checks the captcha before it reads the fields
+    body = _validated(payload)
     req = join.JoinRequest(**body.model_dump())
-    result = join.submit(session, req, geocoder=geocoder, actor=join.ACTOR)
-    detail = (
-        f"install {result.install_number} filed"
-        if result.created
-        else f"install {result.install_number} already filed for this request"
-    )
-    answer = {"detail": detail, **result.as_json()}
+    try:
+        result = join.submit(session, req, geocoder=geocoder_for(request), actor=join.ACTOR)
+    except Invalid as exc:
+        if exc.field not in ADDRESS_FIELDS:
+            raise
+        # MeshDB answers every address it cannot place with one 400 (meshforms shows it).
+        raise BadRequest(INVALID_ADDRESS, field=exc.field, errors=_items(exc)) from exc
+    answer = {"detail": FILED, **result.as_json()}
     return JSONResponse(answer, status_code=201 if result.created else 200)
+
+
+def _items(exc: Invalid) -> list[dict[str, Any]]:
+    """The field errors an Invalid carries (or one naming its field)."""
+    errors: list[dict[str, Any]] = exc.extra.get("errors") or [
+        {"field": exc.field, "rule": "Invalid", "message": exc.message}
+    ]
+    return errors

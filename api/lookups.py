@@ -6,6 +6,7 @@ import ipaddress
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -13,7 +14,15 @@ from sqlalchemy import ColumnElement, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import CIDR
 
 from ipam import models as m
-from ipam.enums import DeviceStatus, InstallStatus, LinkStatus, LinkType, LOSSource, NodeStatus
+from ipam.enums import (
+    BillingStatus,
+    DeviceStatus,
+    InstallStatus,
+    LinkStatus,
+    LinkType,
+    LOSSource,
+    NodeStatus,
+)
 from ipam.errors import Invalid
 
 Parse = Callable[[str], Any]
@@ -57,6 +66,7 @@ SCHEMAS: dict[Parse, dict[str, Any]] = {
     _uuid: {"type": "string", "format": "uuid"},
     _ip: {"type": "string", "description": "an IP address"},
     _text: {"type": "string", "maxLength": 300},
+    date.fromisoformat: {"type": "string", "format": "date"},
 }
 
 
@@ -87,6 +97,12 @@ def text_filter(column: Any) -> Filter:
 def exact(column: Any, parse: Parse) -> Filter:
     """Exact match on an id, number or enum."""
     return Filter(parse, lambda v: column == v)
+
+
+def iexact(column: Any) -> Filter:
+    """Case-insensitive equality (Django's `iexact`)."""
+    # Both sides lowered by PostgreSQL: Python's and PostgreSQL's case rules differ.
+    return Filter(_text, lambda v: func.lower(column) == func.lower(v))
 
 
 def _array_text(column: Any) -> Any:
@@ -162,11 +178,13 @@ FILTERS: dict[str, dict[str, Filter]] = {
             ),
         ),
         "install_number": Filter(_int, lambda v: m.Building.id.in_(_building_of_install(v))),
+        "primary_node": exact(m.Building.primary_node_id, _uuid),
         "street_address": text_filter(m.Building.street_address),
-        "city": text_filter(m.Building.city),
-        "state": text_filter(m.Building.state),
+        # MeshDB's BuildingFilter: city and state iexact, bin and zip_code exact.
+        "city": iexact(m.Building.city),
+        "state": iexact(m.Building.state),
         "bin": exact(m.Building.bin, _int),
-        "zip_code": text_filter(m.Building.zip_code),
+        "zip_code": exact(m.Building.zip_code, _text),
     },
     "nodes": {
         "install_number": Filter(
@@ -222,10 +240,15 @@ FILTERS: dict[str, dict[str, Filter]] = {
             _uuid, lambda v: or_(m.LOS.from_building_id == v, m.LOS.to_building_id == v)
         ),
         "source": exact(m.LOS.source, _enum(LOSSource)),
+        "analysis_date": exact(m.LOS.analysis_date, date.fromisoformat),
     },
     "devices": _device_filters(m.Device),
     "sectors": _device_filters(m.Sector),
     "accesspoints": _device_filters(m.AccessPoint),
+    "billing/install-fee-data": {
+        "install": exact(m.InstallFeeBillingDatum.install_id, _uuid),
+        "status": exact(m.InstallFeeBillingDatum.status, _enum(BillingStatus)),
+    },
     "prefixes": {
         "role": text_filter(m.Prefix.role),
         "status": text_filter(m.Prefix.status),
@@ -241,7 +264,14 @@ FILTERS: dict[str, dict[str, Filter]] = {
     },
 }
 
+# MeshDB's names for the member filters (`meshapi/views/lookups.py`); `email` and `phone`
+# stay as meshkeeper's first names for them.
+FILTERS["members"]["email_address"] = FILTERS["members"]["email"]
+FILTERS["members"]["phone_number"] = FILTERS["members"]["phone"]
+
 PAGING = {"page", "page_size", "format"}
+# The parsers, for other modules' filter tables (api/query.py).
+as_int, as_uuid, as_text = _int, _uuid, _text
 
 
 def openapi_parameters(resource: str) -> list[dict[str, Any]]:
@@ -252,9 +282,11 @@ def openapi_parameters(resource: str) -> list[dict[str, Any]]:
     ]
 
 
-def where_clauses(resource: str, params: dict[str, str]) -> list[ColumnElement[bool]]:
+def where_clauses(
+    resource: str, params: dict[str, str], filters: dict[str, Filter] | None = None
+) -> list[ColumnElement[bool]]:
     """Turn query parameters into WHERE clauses; the caller has checked the names are known."""
-    filters = FILTERS[resource]
+    filters = FILTERS[resource] if filters is None else filters
     clauses = []
     for name, raw in params.items():
         try:

@@ -11,8 +11,11 @@ import threading
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
+from ipam.errors import NotFound
 from ipam.maps.feed import MEDIA_TYPES, FeedCache
+from ipam.maps.kiosks import KioskCache, SourceFailed
 
 router = APIRouter(prefix="/api/v1", tags=["map"])
 
@@ -102,3 +105,29 @@ for _path, _name, _summary, _description in FEEDS:
         response_class=Response,
         responses=_doc(MEDIA_TYPES[_name]),
     )
+
+
+@router.get(
+    "/mapdata/kiosks/",
+    summary="LinkNYC kiosks for the map, from NYC Open Data (no auth)",
+    responses={
+        404: {"description": "NYC's services are off (MESHKEEPER_GEOCODER is not nyc)"},
+        502: {"description": "the city's dataset failed and nothing good is kept"},
+    },
+)
+def kiosks(request: Request) -> Response:
+    """MeshDB's kiosk list (`views/map.py`), kept up to 60 s; 502 with JSON when it fails."""
+    state = request.app.state
+    if state.settings.geocoder != "nyc":
+        # meshkeeper calls nothing outside unless told: NYC's services are on with the
+        # NYC geocoder only.
+        raise NotFound("kiosks: NYC's services are off (MESHKEEPER_GEOCODER=nyc turns them on)")
+    with _create_lock:
+        cache = getattr(state, "kiosk_cache", None) or KioskCache()
+        state.kiosk_cache = cache
+    headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=60"}
+    try:
+        found = cache.get(state.settings.nyc_open_data_url)
+    except SourceFailed as exc:
+        return JSONResponse({"detail": exc.message, "errors": []}, status_code=502)
+    return JSONResponse(found, headers=headers)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Select, select
 
-from api import serialize
+from api import refs, serialize
 from api.cache import cached_json
 from api.deps import Admin, DbSession, Reader, Writer
 from api.etags import check_if_match, current_etag
@@ -62,8 +62,15 @@ RESOURCES = [
         people.InstallIn,
         people.InstallPatch,
         people.InstallOut,
-        (m.Install.install_number,),
+        (m.Install.install_number.desc(),),  # newest first, as MeshDB's Install ordering
         "install_number",
+    ),
+    Resource(
+        "billing/install-fee-data",
+        people.InstallFeeBillingDatumIn,
+        people.InstallFeeBillingDatumPatch,
+        people.InstallFeeBillingDatumOut,
+        (m.InstallFeeBillingDatum.created, m.InstallFeeBillingDatum.id),
     ),
     Resource(
         "nodes",
@@ -132,6 +139,7 @@ def paginate(
     request: Request, session: Any, stmt: Select[Any], resource: str, page: int, page_size: int
 ) -> dict[str, Any]:
     """Run a select one page at a time and answer in MeshDB's page shape."""
+    page_size = min(page_size, MAX_PAGE_SIZE)
     total = count(session, stmt)
     rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).unique().all()
     results = serialize.render(session, resource, rows)
@@ -155,7 +163,8 @@ def build_router(res: Resource) -> APIRouter:
     router = APIRouter(prefix=f"/api/v1/{res.name}", tags=[res.name], responses=ERRORS)
     page_adapter: TypeAdapter[Any] = TypeAdapter(Page[res.out])  # type: ignore[name-defined]
     out_adapter: TypeAdapter[Any] = TypeAdapter(res.out)
-    PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+    # A larger page_size is clamped to MAX_PAGE_SIZE, as DRF's max_page_size does.
+    PageSize = Annotated[int, Query(ge=1, le=2**31 - 1)]
     PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 
     def base() -> Select[Any]:
@@ -241,7 +250,7 @@ def build_router(res: Resource) -> APIRouter:
         caller: Writer,
         response: Response,
     ) -> Any:
-        obj = edits.create(session, kind, body.model_dump(), caller.name)
+        obj = edits.create(session, kind, refs.resolve(session, body.model_dump()), caller.name)
         answer = fetch(session, obj.id)
         response.headers["ETag"] = current_etag(session, kind, obj.id)
         return answer
@@ -292,7 +301,7 @@ def build_router(res: Resource) -> APIRouter:
         session: DbSession,
         caller: Writer,
     ) -> Any:
-        values = body.model_dump()
+        values = refs.resolve(session, body.model_dump())
         # A whole record that leaves out a number fixed once given keeps it: not an unset.
         for name in IMMUTABLE_NUMBERS - body.model_fields_set:
             values.pop(name, None)
@@ -312,7 +321,7 @@ def build_router(res: Resource) -> APIRouter:
         session: DbSession,
         caller: Writer,
     ) -> Any:
-        values = body.model_dump(exclude_unset=True)
+        values = refs.resolve(session, body.model_dump(exclude_unset=True))
         return write(request, response, session, key, values, caller.name)
 
     @router.delete("/{key}/", status_code=204, summary=f"Delete a {kind.singular}")

@@ -201,8 +201,10 @@ def install(obj: m.Install, refs: Refs) -> dict[str, Any]:
             "referral",
             "notes",
             "ticket_number",
+            "stripe_subscription_id",
         ),
     )
+    out["install_fee_billing_datum"] = refs["billing"].get(obj.id)
     out["member"] = {"id": obj.member_id}
     out["additional_members"] = refs["additional_members"].get(obj.id, [])
     out["building"] = {"id": obj.building_id}
@@ -246,10 +248,16 @@ def device(obj: m.Device, refs: Refs) -> dict[str, Any]:
     )
     out["node"] = refs["node"].get(obj.node_id)
     out["observed"] = refs["observed"].get(obj.id) or observed_block(None)
+    out["links_from"] = refs["links_from"].get(obj.id, [])
+    out["links_to"] = refs["links_to"].get(obj.id, [])
+    if isinstance(obj, m.AccessPoint):
+        out.update(latitude=obj.latitude, longitude=obj.longitude, altitude=obj.altitude)
+    else:
+        # MeshDB's DeviceSerializer reads a device's place through from its node.
+        place = refs["place"][obj.node_id]
+        out.update(zip(("latitude", "longitude", "altitude"), place, strict=True))
     if isinstance(obj, m.Sector):
         out.update(radius=obj.radius, azimuth=obj.azimuth, width=obj.width)
-    elif isinstance(obj, m.AccessPoint):
-        out.update(latitude=obj.latitude, longitude=obj.longitude, altitude=obj.altitude)
     return out
 
 
@@ -272,6 +280,35 @@ def los(obj: m.LOS, refs: Refs) -> dict[str, Any]:
     return out
 
 
+def billing_datum(obj: m.InstallFeeBillingDatum, refs: Refs) -> dict[str, Any]:
+    """Install fee billing data, its install as a reference."""
+    out = _columns(obj, ("status", "billing_date", "invoice_number", "notes"))
+    out["install"] = refs["install"].get(obj.install_id)
+    return out
+
+
+def _install_billing(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    """Each install's billing datum as MeshDB nests it (id, status, date, invoice, notes)."""
+    table = m.InstallFeeBillingDatum
+    stmt = select(
+        table.install_id,
+        table.id,
+        table.status,
+        table.billing_date,
+        table.invoice_number,
+        table.notes,
+    ).where(table.install_id.in_(_ids(objs)))
+    names = ("id", "status", "billing_date", "invoice_number", "notes")
+    return {row[0]: dict(zip(names, row[1:], strict=True)) for row in session.execute(stmt)}
+
+
+def _billing_installs(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    stmt = select(m.Install.id, m.Install.install_number).where(
+        m.Install.id.in_(_ids(objs, "install_id"))
+    )
+    return {install_id: _install_ref(install_id, n) for install_id, n in session.execute(stmt)}
+
+
 def prefix(obj: m.Prefix, refs: Refs | None = None) -> dict[str, Any]:
     """A static prefix."""
     out = _columns(obj, ("role", "description", "status", "allocate_prefixlen"))
@@ -289,9 +326,30 @@ def ip_allocation(obj: m.IpAllocation, refs: Refs | None = None) -> dict[str, An
     return out
 
 
+def _node_places(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+    """Each device's node's latitude, longitude and altitude, by node id."""
+    stmt = select(m.Node.id, m.Node.latitude, m.Node.longitude, m.Node.altitude).where(
+        m.Node.id.in_(_ids(objs, "node_id"))
+    )
+    return {node_id: place for node_id, *place in session.execute(stmt)}
+
+
+def device_links(end: Any) -> Fetch:
+    """The links starting (or ending) at each device: MeshDB's links_from / links_to."""
+
+    def fetch(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
+        stmt = select(end, m.Link.id).where(end.in_(_ids(objs))).order_by(m.Link.id)
+        return _many(session, stmt, _id_ref)
+
+    return fetch
+
+
 _device_refs: dict[str, Fetch] = {
     "node": nodes_by_id("node_id"),
     "observed": observations(m.DeviceObservation, m.DeviceObservation.device_id),
+    "place": _node_places,
+    "links_from": device_links(m.Link.from_device_id),
+    "links_to": device_links(m.Link.to_device_id),
 }
 
 # What each shape reads besides the record's own row, one query per entry for a whole page.
@@ -302,7 +360,12 @@ REFS: dict[str, dict[str, Fetch]] = {
         "nodes": _building_nodes,
         "installs": installs_of(m.Install.building_id),
     },
-    "installs": {"node": nodes_by_id("node_id"), "additional_members": _additional_members},
+    "installs": {
+        "node": nodes_by_id("node_id"),
+        "additional_members": _additional_members,
+        "billing": _install_billing,
+    },
+    "billing/install-fee-data": {"install": _billing_installs},
     "nodes": {
         "buildings": _node_buildings,
         "installs": installs_of(m.Install.node_id),
@@ -322,6 +385,7 @@ SHAPES: dict[str, Callable[[Any, Refs], dict[str, Any]]] = {
     "members": member,
     "buildings": building,
     "installs": install,
+    "billing/install-fee-data": billing_datum,
     "nodes": node,
     "devices": device,
     "sectors": device,

@@ -225,13 +225,16 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
-    """Create, list or revoke API tokens."""
+    """Create, import, list or revoke API tokens."""
     engine = open_database(settings)
     with transaction(make_sessionmaker(engine)) as session:
         if args.token_command == "create":
             secret = tokens.create_token(session, args.name, TokenRole(args.role))
             print(f"created token {args.name!r} with role {args.role}; it is shown only once:")
             print(secret)
+        elif args.token_command == "import":
+            tokens.import_token(session, args.name, TokenRole(args.role), args.key)
+            print(f"imported token {args.name!r} with role {args.role}; the key works as before")
         elif args.token_command == "list":
             for token in tokens.list_tokens(session):
                 state = "revoked" if token.revoked_at else "active"
@@ -271,6 +274,10 @@ def parser() -> argparse.ArgumentParser:
     create = token_sub.add_parser("create", help="create a token and print it")
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=[r.value for r in TokenRole])
+    kept = token_sub.add_parser("import", help="keep an existing key (e.g. MeshDB's) working")
+    kept.add_argument("--name", required=True)
+    kept.add_argument("--role", required=True, choices=[r.value for r in TokenRole])
+    kept.add_argument("--key", required=True, help="the existing secret; only its hash is kept")
     token_sub.add_parser("list", help="list tokens (never their secrets)")
     revoke = token_sub.add_parser("revoke", help="revoke a token by name")
     revoke.add_argument("name")

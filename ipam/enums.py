@@ -35,13 +35,40 @@ class NodeType(StrEnum):
 
 
 class NodePlacement(StrEnum):
-    """Where on the building the node's equipment sits."""
+    """Where on the building the node's equipment sits (MeshDB's values: lowercase, "None")."""
 
-    ROOFTOP = "Rooftop"
-    BALCONY = "Balcony"
-    WINDOW = "Window"
-    INDOOR = "Indoor"
-    UNKNOWN = "Unknown"
+    ROOFTOP = "rooftop"
+    BALCONY = "balcony"
+    WINDOW = "window"
+    INDOOR = "indoor"
+    UNKNOWN = "None"
+
+
+class AddressTruthSource(StrEnum):
+    """Where a building's address came from (MeshDB's AddressTruthSource, by name)."""
+
+    OSM_NOMINATIM = "OSMNominatim"
+    OSM_NOMINATIM_ZIP_ONLY = "OSMNominatimZIPOnly"
+    NYC_PLANNING_LABS = "NYCPlanningLabs"
+    PELIAS_STRING_PARSING = "PeliasStringParsing"
+    REVERSE_GEOCODE_FROM_COORDINATES = "ReverseGeocodeFromCoordinates"
+    HUMAN_ENTRY = "HumanEntry"
+
+
+class BillingStatus(StrEnum):
+    """Whether an install's fee was billed to the organisation paying it (MeshDB's)."""
+
+    TO_BE_BILLED = "ToBeBilled"
+    BILLED = "Billed"
+    NOT_BILLING_DUPLICATE = "NotBillingDuplicate"
+    NOT_BILLING_OTHER = "NotBillingOther"
+
+
+class PaymentPreference(StrEnum):
+    """How a member pays (MeshDB's payment_preference_choices; null when unknown)."""
+
+    CASH = "cash"
+    STRIPE = "stripe"
 
 
 class DeviceStatus(StrEnum):

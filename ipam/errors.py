@@ -33,3 +33,7 @@ class PreconditionFailed(DomainError):
 
 class BadRequest(DomainError):
     """The request itself is malformed (400): an unknown filter, no filter."""
+
+
+class Unavailable(DomainError):
+    """An outside service the answer needs did not answer (503): the client may retry."""

@@ -24,7 +24,6 @@ from sqlalchemy import (
     Table,
     Text,
     func,
-    text,
 )
 from sqlalchemy.dialects.postgresql import (
     ARRAY,
@@ -38,6 +37,7 @@ from sqlalchemy.dialects.postgresql import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ipam.enums import (
+    BillingStatus,
     DeviceKind,
     DeviceStatus,
     InstallStatus,
@@ -233,6 +233,8 @@ class Install(Record):
     referral: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     ticket_number: Mapped[str | None] = mapped_column(String(100))
+    # MeshDB's Stripe subscription ("sub_" and 24-254 word characters; checked by the API).
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(260))
     created: Mapped[datetime] = _created()
     updated: Mapped[datetime] = _updated()
 
@@ -309,6 +311,23 @@ class AccessPoint(Device):
     altitude: Mapped[float | None] = mapped_column(Float)
 
     __mapper_args__ = {"polymorphic_identity": DeviceKind.ACCESS_POINT}
+
+
+class InstallFeeBillingDatum(Record):
+    """Who bills an install's fee to an organisation paying for it (MeshDB's billing.py)."""
+
+    __tablename__ = "install_fee_billing_datum"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    install_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("install.id", ondelete="RESTRICT"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(30), default=BillingStatus.TO_BE_BILLED)
+    billing_date: Mapped[date | None] = mapped_column(Date)
+    invoice_number: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = _created()
+    updated: Mapped[datetime] = _updated()
 
 
 class Link(Record):
@@ -640,7 +659,7 @@ class Webhook(Base):
     # request headers (MeshDB's receivers expect their auth headers this way).
     format: Mapped[str] = mapped_column(String(20), server_default="meshkeeper")
     headers: Mapped[dict[str, str]] = mapped_column(
-        JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
+        JSONB, nullable=False, server_default="{}", default=dict
     )
     # The last event id this subscription has delivered (or skipped as not matching).
     cursor: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     stream_max_per_token: int = 10
     stream_max_per_client: int = 20
     stream_max_total: int = 200
+
+    # MeshDB's browser clients and forms (issue 12): CORS origins, geocoding, reCAPTCHA, PSKs.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    geocoder: Literal["none", "nyc"] = "none"
+    nyc_geosearch_url: str = "https://geosearch.planninglabs.nyc/v2/search"
+    nyc_open_data_url: str = "https://data.cityofnewyork.us"
+    recaptcha_v3_secret: str | None = None
+    recaptcha_v2_secret: str | None = None
+    recaptcha_v3_threshold: float = 0.5
+    recaptcha_verify_url: str = "https://www.google.com/recaptcha/api/siteverify"
+    nn_assign_psk: str | None = None
+    query_psk: str | None = None
 
     # The daemon: one job per collector (0 disables a job).
     icmp_interval_s: float = 60.0
@@ -97,9 +109,10 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("exit_types", mode="before")
+    @field_validator("exit_types", "cors_origins", mode="before")
     @classmethod
     def _split_words(cls, value: object) -> object:
-        """Accept 'POP,Supernode' from the environment."""
+        """Accept 'POP,Supernode' (or 'https://a,https://b') from the environment."""
         if isinstance(value, str):
             return [part for part in value.replace(",", " ").split() if part]
         return value

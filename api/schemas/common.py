@@ -6,7 +6,7 @@ import copy
 import uuid
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -49,19 +49,58 @@ def _id_of(value: Any) -> Any:
     return value
 
 
+_REF_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "format": "uuid"},
+        {
+            "type": "object",
+            "properties": {"id": {"type": "string", "format": "uuid"}},
+            "required": ["id"],
+        },
+    ]
+}
+
 # In requests a foreign key is a bare UUID string or an object carrying "id" (other keys, such
 # as the network_number responses add, are ignored). One UUID check, so an error names the field.
-Ref = Annotated[
-    uuid.UUID,
-    BeforeValidator(_id_of),
+Ref = Annotated[uuid.UUID, BeforeValidator(_id_of), WithJsonSchema(_REF_SCHEMA)]
+
+NUMBER_KEYS = ("network_number", "install_number")
+
+
+class KeyRef(BaseModel):
+    """A reference by a number key (api/refs.py resolves it), with the id when also given."""
+
+    key: Literal["network_number", "install_number"]
+    value: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    id: uuid.UUID | None = None
+
+
+def _id_or_key(value: Any) -> Any:
+    """A reference object's "id", or a KeyRef's fields when it names a number key."""
+    if isinstance(value, dict):
+        keys = [k for k in NUMBER_KEYS if value.get(k) is not None]
+        if keys:
+            return {"key": keys[0], "value": value[keys[0]], "id": value.get("id")}
+    return _id_of(value)
+
+
+# A reference to a node or an install may also name it by its number, as MeshDB's
+# NestedKeyObjectRelatedField allows ({"network_number": 101}, {"install_number": 5}); when the
+# id is given too, both must name the same record (api/refs.py).
+KeyedRef = Annotated[
+    uuid.UUID | KeyRef,
+    BeforeValidator(_id_or_key),
     WithJsonSchema(
         {
             "anyOf": [
                 {"type": "string", "format": "uuid"},
                 {
                     "type": "object",
-                    "properties": {"id": {"type": "string", "format": "uuid"}},
-                    "required": ["id"],
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "network_number": {"type": "integer", "minimum": 1},
+                        "install_number": {"type": "integer", "minimum": 1},
+                    },
                 },
             ]
         }

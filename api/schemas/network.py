@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from api.schemas.common import (
     Altitude,
     InstallRef,
     IpAddress,
+    KeyedRef,
     Latitude,
     Longitude,
     Name,
@@ -37,6 +38,19 @@ from ipam.enums import (
 Degrees = Annotated[int, Field(ge=0, le=360)]
 
 
+def _placement(value: Any) -> Any:
+    """MeshDB's spelling: lowercase, "None" for unknown (the old capitalised words still read)."""
+    if value is None:
+        return NodePlacement.UNKNOWN.value  # MeshDB's UNKNOWN is None, served as "None"
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        return NodePlacement.UNKNOWN.value if lowered in ("unknown", "none") else lowered
+    return value
+
+
+Placement = Annotated[NodePlacement, BeforeValidator(_placement)]
+
+
 class NodeIn(RecordIn):
     """A node as clients write it; its network number is immutable once set."""
 
@@ -44,7 +58,7 @@ class NodeIn(RecordIn):
     name: Name | None = None
     status: NodeStatus = NodeStatus.PLANNED
     type: NodeType = NodeType.STANDARD
-    placement: NodePlacement = NodePlacement.UNKNOWN
+    placement: Placement = NodePlacement.UNKNOWN
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     altitude: Altitude | None = None
@@ -77,7 +91,7 @@ class NodeOut(RecordOut):
 class DeviceIn(RecordIn):
     """A device as clients write it."""
 
-    node: Ref
+    node: KeyedRef
     name: Name | None = None
     status: DeviceStatus = DeviceStatus.ACTIVE
     install_date: date | None = None
@@ -116,6 +130,12 @@ class DeviceOut(RecordOut):
     uisp_id: str | None
     management_address: str | None
     observed: dict[str, Any] | None = None
+    # Read through from the node (MeshDB's DeviceSerializer); an access point has its own.
+    latitude: float | None = None
+    longitude: float | None = None
+    altitude: float | None = None
+    links_from: list[Ref_] = Field(default_factory=list)
+    links_to: list[Ref_] = Field(default_factory=list)
 
 
 class SectorOut(DeviceOut):

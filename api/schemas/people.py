@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import EmailStr, Field
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field
 
 from api.schemas.common import (
     Address,
     Altitude,
     InstallRef,
+    KeyedRef,
     Latitude,
     Longitude,
     Name,
@@ -23,10 +25,35 @@ from api.schemas.common import (
     Short,
     partial,
 )
-from ipam.enums import InstallStatus
+from ipam.enums import AddressTruthSource, BillingStatus, InstallStatus, PaymentPreference
 
 Email = Annotated[EmailStr, Field(max_length=254)]
 Phone = Annotated[str, Field(max_length=40)]
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _plain_source(value: Any) -> Any:
+    # MeshDB writes "AddressTruthSource.NYCPlanningLabs" (an Enum's str()); the name is kept.
+    return value.removeprefix("AddressTruthSource.") if isinstance(value, str) else value
+
+
+def _stripe_subscription(value: str) -> str:
+    # Python's re, not the schema's pattern: a Unicode \w{24,254} is too big for pydantic's.
+    if not STRIPE_SUBSCRIPTION.fullmatch(value):
+        raise ValueError("Invalid Stripe subscription ID")
+    return value
+
+
+# MeshDB's validator (meshapi/models/install.py): "sub_" and 24-254 word characters.
+STRIPE_SUBSCRIPTION = re.compile(r"sub_\w{24,254}")
+StripeSubscription = Annotated[str, Field(max_length=258), AfterValidator(_stripe_subscription)]
+
+# MeshDB's choices only (meshapi/models/member.py, meshapi/models/building.py).
+Payment = Annotated[PaymentPreference, BeforeValidator(_lower)]
+TruthSource = Annotated[AddressTruthSource, BeforeValidator(_plain_source)]
 
 
 class MemberIn(RecordIn):
@@ -40,7 +67,7 @@ class MemberIn(RecordIn):
     additional_phone_numbers: list[Phone] = Field(default_factory=list, max_length=50)
     slack_handle: Short | None = None
     notes: Notes | None = None
-    payment_preference: Short | None = None
+    payment_preference: Payment | None = None
 
 
 class MemberOut(RecordOut):
@@ -71,9 +98,9 @@ class BuildingIn(RecordIn):
     latitude: Latitude
     longitude: Longitude
     altitude: Altitude | None = None
-    address_truth_sources: list[Short] = Field(default_factory=list, max_length=20)
-    primary_node: Ref | None = None
-    nodes: list[Ref] = Field(default_factory=list, max_length=500)
+    address_truth_sources: list[TruthSource] = Field(default_factory=list, max_length=20)
+    primary_node: KeyedRef | None = None
+    nodes: list[KeyedRef] = Field(default_factory=list, max_length=500)
     notes: Notes | None = None
     panoramas: list[Address] = Field(default_factory=list, max_length=200)
 
@@ -104,7 +131,7 @@ class InstallIn(RecordIn):
     member: Ref
     additional_members: list[Ref] = Field(default_factory=list, max_length=50)
     building: Ref
-    node: Ref | None = None
+    node: KeyedRef | None = None
     unit: Short | None = None
     roof_access: bool = False
     request_date: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -114,6 +141,7 @@ class InstallIn(RecordIn):
     referral: Notes | None = None
     notes: Notes | None = None
     ticket_number: Short | None = None
+    stripe_subscription_id: StripeSubscription | None = None
     install_number: int | None = Field(
         default=None, description="read-only: accepted only when equal to the current value"
     )
@@ -137,8 +165,31 @@ class InstallOut(RecordOut):
     referral: str | None
     notes: str | None
     ticket_number: str | None
+    stripe_subscription_id: str | None
+    install_fee_billing_datum: dict[str, Any] | None
+
+
+class InstallFeeBillingDatumIn(RecordIn):
+    """Install fee billing data as clients write it (MeshDB's InstallFeeBillingDatum)."""
+
+    install: KeyedRef
+    status: BillingStatus = BillingStatus.TO_BE_BILLED
+    billing_date: date | None = None
+    invoice_number: Short | None = None
+    notes: Notes | None = None
+
+
+class InstallFeeBillingDatumOut(RecordOut):
+    """Install fee billing data as the API shows it."""
+
+    install: InstallRef
+    status: BillingStatus
+    billing_date: date | None
+    invoice_number: str | None
+    notes: str | None
 
 
 MemberPatch = partial(MemberIn, "MemberPatch")
 BuildingPatch = partial(BuildingIn, "BuildingPatch")
 InstallPatch = partial(InstallIn, "InstallPatch")
+InstallFeeBillingDatumPatch = partial(InstallFeeBillingDatumIn, "InstallFeeBillingDatumPatch")

@@ -13,7 +13,8 @@ NYC Mesh's website map reads:
   and imported again gives the same nodes). Notes are synthetic, never the install's own:
   the node type on a non-Standard dot, plus "Omni" when a device on the node is named so.
 - links: `from` / `to` are the ends' NNs (lowest install number for a node with no NN);
-  Inactive links, links within one node and repeats of a (from, to) pair are left out.
+  Inactive links, links touching an Inactive node, links within one node and repeats of a
+  (from, to) pair are left out; 6 GHz counts as "60GHz" as the other millimetre bands do.
 - sectors: every sector, `nodeId` as above, `device` = the sector's name.
 - Status words go back through `ipam.imports.nycmesh_words`; dates are epoch ms (00:00 New York for
   calendar dates, computed in SQL); coordinates `[lon, lat, alt]`.
@@ -39,7 +40,7 @@ from xml.etree import ElementTree as ET
 
 from sqlalchemy import Connection, Engine, text
 
-from ipam.enums import InstallStatus, LinkStatus, LinkType, NodeType
+from ipam.enums import InstallStatus, LinkStatus, LinkType, NodeStatus, NodeType
 from ipam.imports.nycmesh_words import (
     INSTALL_WORD_BACK,
     MMWAVE,
@@ -143,8 +144,8 @@ def link_word(status: str, link_type: str | None) -> str:
         return "fiber"
     if link_type == LinkType.VPN:
         return "vpn"
-    if link_type in MMWAVE:
-        return "60GHz"
+    if link_type in MMWAVE or link_type == LinkType.SIX_GHZ:
+        return "60GHz"  # MeshDB's map serializer counts 6 GHz with the millimetre bands
     return "active"
 
 
@@ -261,6 +262,8 @@ def _link_rows(conn: Connection, nodes: dict[Any, _Node]) -> list[dict[str, Any]
     rows = []
     seen: set[tuple[int, int]] = set()
     for status, link_type, installed, from_node, to_node in _rows(conn, _LINKS):
+        if NodeStatus.INACTIVE in (nodes[from_node].status, nodes[to_node].status):
+            continue  # MeshDB's views/map.py leaves out links that touch an Inactive node
         a, b = nodes[from_node].map_id, nodes[to_node].map_id
         # MeshDB shows one line per (from, to) pair; a link within a node draws nothing.
         if a is None or b is None or a == b or (a, b) in seen:

@@ -120,11 +120,12 @@ def assign(session: Session, install_number: int, actor: str) -> Assignment:
         .with_for_update(of=m.Install)
     ).first()
     if install is None:
-        raise NotFound(f"install_number: no install {install_number}", field="install_number")
+        # MeshDB's words (meshapi/views/forms.py): the NN form shows them.
+        raise NotFound("Install Number not found", field="install_number")
     if install.status in (InstallStatus.CLOSED, InstallStatus.NN_REASSIGNED):
         raise Conflict(
-            f"install_number: install {install_number} is {install.status}; "
-            "it cannot be given a network number",
+            "Invalid install status for NN Assignment. Re-submit the join form to create a "
+            f"new install number (install {install_number} is {install.status})",
             field="install_number",
         )
     building = install.building

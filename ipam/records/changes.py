@@ -80,6 +80,16 @@ KINDS: dict[str, RecordKind] = {
             "install",
             m.Install,
             m2m=("additional_members",),
+            referrers=(
+                Referrer(
+                    "install fee billing data",
+                    m.InstallFeeBillingDatum.install_id,
+                    m.InstallFeeBillingDatum.id,
+                ),
+            ),
+        ),
+        RecordKind(
+            "billing/install-fee-data", "install_fee_billing_datum", m.InstallFeeBillingDatum
         ),
         RecordKind(
             "nodes",

@@ -41,6 +41,7 @@ FOREIGN_KEYS: dict[str, dict[str, tuple[type[m.Record], str]]] = {
         "from_building": (m.Building, "from_building_id"),
         "to_building": (m.Building, "to_building_id"),
     },
+    "billing/install-fee-data": {"install": (m.Install, "install_id")},
     "ip-allocations": {
         "prefix": (m.Prefix, "prefix_id"),
         "device": (m.Device, "device_id"),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import phonenumbers
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from ipam import models as m
 from ipam.enums import InstallStatus
-from ipam.errors import Invalid
+from ipam.errors import Conflict, DomainError, Invalid
 from ipam.records import edits
 from ipam.records.changes import KINDS
 
@@ -40,8 +40,8 @@ ACTOR = "join-form"
 # Join submissions are rare and rate-limited: one transaction-scoped lock serialises them, so
 # two submissions racing with the same email can never both create a member.
 JOIN_LOCK = 0x6D6B_0020
-# MeshDB's AddressTruthSource for an address a member typed in.
-TRUTH_SOURCE = "ReportedOnJoinForm"
+# MeshDB's AddressTruthSource for an address a person typed in (meshapi/models/building.py).
+TRUTH_SOURCE = "HumanEntry"
 DEFAULT_REGION = "US"
 
 # USPS two-letter codes of the states, DC and the inhabited territories.
@@ -89,6 +89,12 @@ class Location:
     altitude: float | None = None
     bin: int | None = None
     source: str | None = None
+    # The address as the geocoder's source writes it, when it has one (MeshDB's NYC geocoder
+    # corrects "35 ave" to "35th Avenue"; a change is confirmed with the member first).
+    street_address: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip_code: str | None = None
 
 
 class Geocoder(Protocol):
@@ -148,6 +154,8 @@ class JoinResult:
             "install_id": self.install_id,
             "install_number": self.install_number,
             "member_exists": self.member_exists,
+            # MeshDB's key: what geocoding changed (always empty once an install is filed).
+            "changed_info": {},
         }
 
 
@@ -305,6 +313,8 @@ def _locate(req: JoinRequest, clean: _Clean, geocoder: Geocoder) -> Location | N
         return Location(req.latitude, req.longitude, bin=req.bin)
     try:
         found = geocoder.locate(clean.street_address, clean.city, clean.state, clean.zip_code)
+    except DomainError:
+        raise  # the geocoder's own answer to the client (MeshDB's invalid or non-NYC address)
     except Exception:  # noqa: BLE001 - a plugged-in geocoder's failure must not become a 500
         log.warning("geocoder failed for %r", clean.street_address, exc_info=True)
         return None
@@ -414,7 +424,10 @@ def _building(
                 for name in ("latitude", "longitude")
             ],
         )
-    sources = [TRUTH_SOURCE, *([where.source] if where.source else [])]
+    if where.street_address and where.source:
+        sources = [where.source]  # the address is the source's own, as MeshDB files it
+    else:
+        sources = [TRUTH_SOURCE, *([where.source] if where.source else [])]
     values = {
         "bin": bin_,
         "street_address": clean.street_address,
@@ -427,6 +440,44 @@ def _building(
         "address_truth_sources": sources,
     }
     return edits.create(session, KINDS["buildings"], values, actor)
+
+
+def changed_info(clean: _Clean, where: Location) -> dict[str, str]:
+    """The street and city the geocoder wrote differently (MeshDB's `changed_info`)."""
+    changed = {}
+    if where.street_address and where.street_address != clean.street_address:
+        changed["street_address"] = where.street_address
+    if where.city and where.city != clean.city:
+        changed["city"] = where.city
+    return changed
+
+
+def _geocoded(clean: _Clean, where: Location, trust_me_bro: bool) -> _Clean:
+    """The request with the geocoder's address; a 409 first if that changed what was typed.
+
+    MeshDB (`meshapi/views/forms.py`) asks the member to confirm a corrected street or city
+    ("Please confirm a few details.") unless `trust_me_bro` is set; either way the building is
+    filed under the geocoder's address.
+    """
+    changed = changed_info(clean, where)
+    if changed and not trust_me_bro:
+        raise Conflict(
+            "Please confirm a few details.",
+            field=next(iter(changed)),
+            building_id=None,
+            member_id=None,
+            install_id=None,
+            install_number=None,
+            member_exists=None,
+            changed_info=changed,
+        )
+    return replace(
+        clean,
+        street_address=where.street_address or clean.street_address,
+        city=where.city or clean.city,
+        state=where.state or clean.state,
+        zip_code=where.zip_code or clean.zip_code,
+    )
 
 
 def submit(
@@ -447,6 +498,8 @@ def submit(
     """
     clean = _clean(req)
     where = _locate(req, clean, geocoder or NoGeocoder())
+    if where is not None and where.street_address:
+        clean = _geocoded(clean, where, req.trust_me_bro)
     bin_ = req.bin if req.bin is not None else (where.bin if where else None)
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": JOIN_LOCK})
     member, member_exists = _member(session, clean, actor)

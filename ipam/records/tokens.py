@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ipam import models as m
 from ipam.enums import TokenRole
-from ipam.errors import Conflict, NotFound
+from ipam.errors import Conflict, Invalid, NotFound
 from ipam.records import versions
 
 PREFIX_LEN = 12
@@ -23,16 +23,36 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(session: Session, name: str, role: TokenRole) -> str:
-    """Store a new token under a unique name and return its secret (shown only this once)."""
+def _store(session: Session, name: str, role: TokenRole, secret: str) -> None:
     if session.scalar(select(m.ApiToken).where(m.ApiToken.name == name)) is not None:
         raise Conflict(f"name: a token named {name!r} exists", field="name")
-    secret = "mk_" + secrets.token_urlsafe(32)
     session.add(
         m.ApiToken(name=name, role=role, key_prefix=secret[:PREFIX_LEN], key_hash=_hash(secret))
     )
     session.flush()
+
+
+def create_token(session: Session, name: str, role: TokenRole) -> str:
+    """Store a new token under a unique name and return its secret (shown only this once)."""
+    secret = "mk_" + secrets.token_urlsafe(32)
+    _store(session, name, role, secret)
     return secret
+
+
+# DRF's tokens (MeshDB's) are 40 hexadecimal characters; anything this long and printable is
+# accepted, so a key from another system can be kept too.
+MIN_IMPORTED_KEY = 20
+
+
+def import_token(session: Session, name: str, role: TokenRole, key: str) -> None:
+    """Keep an existing key (e.g. a MeshDB token) working: only its hash is stored."""
+    if len(key) < MIN_IMPORTED_KEY or len(key) > 256 or not key.isprintable() or " " in key:
+        raise Invalid(
+            f"key: {MIN_IMPORTED_KEY} to 256 printable characters without spaces", field="key"
+        )
+    if identify(session, key).name is not None:
+        raise Conflict("key: this key is already a token", field="key")
+    _store(session, name, role, key)
 
 
 class Identity(NamedTuple):

@@ -62,7 +62,7 @@ def env(engine, tmp_path_factory) -> Any:
         r["l1"] = b.link(api, r["d1"], r["d2"], type="5 GHz", uisp_id="link-a")
         r["l2"] = b.link(api, r["s1"], r["ap1"], type="Ethernet", status="Planned")
         r["los1"] = b.los(api, r["b1"], r["b2"])
-        r["los2"] = b.los(api, r["b2"], r["b3"], source="Existing Link")
+        r["los2"] = b.los(api, r["b2"], r["b3"], source="Existing Link", analysis_date="2024-03-01")
         yield {"api": api, "r": r}
 
 
@@ -99,14 +99,16 @@ CASES = [
     ("buildings", "install_number=3", {"b3"}),
     ("buildings", "street_address=alpha st", {"b1"}),
     ("buildings", "street_address=AVENUE", {"b2"}),
-    ("buildings", "city=brook", {"b1"}),
+    # MeshDB's BuildingFilter: city and state iexact, zip_code exact (no substrings).
+    ("buildings", "city=brook", set()),
     ("buildings", "city=new york", {"b2"}),
     ("buildings", "state=ny", {"b1", "b2"}),
     ("buildings", "state=nj", {"b3"}),
     ("buildings", "bin=3000001", {"b1"}),
     ("buildings", "bin=300000", set()),
-    ("buildings", "zip_code=112", {"b1"}),
-    ("buildings", "zip_code=0", {"b1", "b2", "b3"}),
+    ("buildings", "zip_code=112", set()),
+    ("buildings", "zip_code=11201", {"b1"}),
+    ("buildings", "primary_node={n2}", {"b2"}),
     # nodes
     ("nodes", "install_number=1", {"n1"}),
     ("nodes", "install_number=3", set()),
@@ -126,6 +128,9 @@ CASES = [
     ("members", "phone=0199", {"alice"}),
     ("members", "phone=555-0200", {"bob"}),
     ("members", "phone=555", {"alice", "bob"}),
+    # MeshDB's names for the same filters
+    ("members", "email_address=ALT@MESH", {"alice"}),
+    ("members", "phone_number=555-0200", {"bob"}),
     # links
     ("links", "network_number=202", {"l1"}),
     ("links", "network_number=201", {"l1", "l2"}),
@@ -145,6 +150,8 @@ CASES = [
     ("loses", "building={b3}", {"los2"}),
     ("loses", "building={b2}", {"los1", "los2"}),
     ("loses", "source=existing link", {"los2"}),
+    ("loses", "analysis_date=2024-03-01", {"los2"}),
+    ("loses", "analysis_date=2024-03-02", set()),
     # devices: sectors and access points are devices too
     ("devices", "node={n1}", {"d1", "s1"}),
     ("devices", "network_number=202", {"d2"}),
@@ -192,6 +199,7 @@ def test_issue_filters_are_all_offered():
             "primary_network_number",
             "node",
             "install_number",
+            "primary_node",
             "street_address",
             "city",
             "state",
@@ -199,9 +207,16 @@ def test_issue_filters_are_all_offered():
             "zip_code",
         },
         "nodes": {"install_number", "name", "building", "status"},
-        "members": {"name", "email", "phone"},
+        "members": {"name", "email", "phone", "email_address", "phone_number"},
         "links": {"network_number", "node", "device", "status", "type", "uisp_id"},
-        "loses": {"network_number", "node", "install_number", "building", "source"},
+        "loses": {
+            "network_number",
+            "node",
+            "install_number",
+            "building",
+            "source",
+            "analysis_date",
+        },
         **{
             r: {"node", "network_number", "name", "status", "uisp_id"}
             for r in ("devices", "sectors", "accesspoints")
@@ -289,7 +304,9 @@ def test_lookup_page_size_defaults_to_100_and_caps_at_1000(env):
     body = _page(env, "/api/v1/members/lookup/?name=pager")
     assert len(body["results"]) == 5 and body["next"] is None and body["previous"] is None
     assert _page(env, "/api/v1/members/lookup/?name=pager&page_size=1000")["count"] == 5
-    assert env["api"].get("/api/v1/members/lookup/?name=pager&page_size=1001").status_code == 422
+    # MeshDB's scripts ask for page_size=9999: clamped to 1000, as DRF's max_page_size does.
+    clamped = env["api"].get("/api/v1/members/lookup/?name=pager&page_size=9999")
+    assert clamped.status_code == 200 and clamped.json()["count"] == 5
 
 
 def test_lookup_needs_a_token(env):

@@ -136,6 +136,32 @@ def test_disambiguate_number(api, sessions):
     assert body["install"]["install_number"] == 2
     assert body["install_recycled_as_nn"] is True
     assert body["install_resolves_to_node"] is None
+    # MeshDB's shape (meshapi/views/helpers.py): the NN wins; the recycled install is apart.
+    node = body["node"]
+    install = api.get("/api/v1/installs/2/").json()
+    assert body["resolved_node"] == node
+    assert body["supporting_data"] == {
+        "exact_match_install": None,
+        "exact_match_recycled_install": {"install_number": 2, "id": install["id"], "node": None},
+        "exact_match_node": node,
+    }
+    # An install number alone resolves to its install's node.
+    assigned = api.post("/api/v1/nn-assign/", json={"install_number": 3}).json()
+    three = api.get("/api/v1/disambiguate-number/?number=3").json()
+    assert three["resolved_node"]["network_number"] == assigned["network_number"]
+    assert three["supporting_data"]["exact_match_install"]["install_number"] == 3
+    assert three["supporting_data"]["exact_match_node"] is None
+    missing = api.get("/api/v1/disambiguate-number/?number=4000")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == (
+        "Provided number: 4000 did not correspond to any install or node objects"
+    )
+    for bad in ("0", "-3", "x"):
+        refused = api.get(f"/api/v1/disambiguate-number/?number={bad}")
+        assert refused.status_code == 400
+        assert refused.json()["detail"] == (
+            f"Invalid number: '{bad}'. Must be an integer greater than zero"
+        )
 
 
 def test_two_hundred_simultaneous_assigns_get_distinct_numbers(api, live_api, sessions):
@@ -158,3 +184,14 @@ def test_two_hundred_simultaneous_assigns_get_distinct_numbers(api, live_api, se
     numbers = [a.json()["network_number"] for a in answers]
     assert len(set(numbers)) == 200
     assert all(101 <= n <= 8000 for n in numbers)
+
+
+def test_active_install_numbered_in_the_nn_range_without_a_node_gets_its_own_number(api, sessions):
+    # MeshDB answers this one with a 500 (issue 12); meshkeeper gives the install its number.
+    _make_installs(sessions, 150)
+    api.patch("/api/v1/installs/150/", json={"status": "Active"})
+    answer = _assign(api, 150)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["network_number"] == 150
+    assert answer.json()["detail"] == "Network Number has been assigned!"
+    assert api.get("/api/v1/installs/150/").json()["status"] == "Active"

@@ -69,7 +69,7 @@ def seed_devices(db, count: int) -> None:
         node = conn.scalar(
             text(
                 "INSERT INTO node (id, network_number, name, status, type, placement)"
-                " VALUES (gen_random_uuid(), 601, 'n601', 'Active', 'Standard', 'Unknown')"
+                " VALUES (gen_random_uuid(), 601, 'n601', 'Active', 'Standard', 'None')"
                 " RETURNING id"
             )
         )

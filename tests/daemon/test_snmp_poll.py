@@ -21,7 +21,7 @@ def agent():
 
 def _device(sessions, nn, name, address, observed=None):
     with transaction(sessions) as session:
-        node = m.Node(network_number=nn, status="Active", type="Standard", placement="Unknown")
+        node = m.Node(network_number=nn, status="Active", type="Standard", placement="None")
         device = m.Device(node=node, name=name, status="Active", management_address=address)
         session.add(device)
         session.flush()

@@ -27,7 +27,7 @@ def _nodes(sessions, *numbers):
     with transaction(sessions) as session:
         for nn in numbers:
             session.add(
-                m.Node(network_number=nn, status="Active", type="Standard", placement="Unknown")
+                m.Node(network_number=nn, status="Active", type="Standard", placement="None")
             )
 
 

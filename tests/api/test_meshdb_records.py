@@ -1,0 +1,194 @@
+"""Records field for field with MeshDB (issue 12, point 4): its choices and spellings
+(`meshapi/models/node.py`, `building.py`, `member.py`), through the records API."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("given", "served"),
+    [("rooftop", "rooftop"), ("Rooftop", "rooftop"), ("Unknown", "None"), (None, "None")],
+)
+def test_node_placement_is_served_as_meshdb_serves_it(api, given, served):
+    node = api.create("nodes", {"status": "Active", "placement": given})
+    assert node["placement"] == served
+    assert api.get(f"/api/v1/nodes/{node['id']}/").json()["placement"] == served
+
+
+def test_node_placement_default_and_refusal(api):
+    assert api.create("nodes", {"status": "Planned"})["placement"] == "None"
+    refused = api.post("/api/v1/nodes/", json={"status": "Planned", "placement": "attic"})
+    assert refused.status_code == 422
+    allowed = refused.json()["errors"][0]["allowed"]
+    assert allowed == ["rooftop", "balcony", "window", "indoor", "None"]
+
+
+def test_address_truth_sources_take_meshdb_names_plain(api):
+    body = {
+        "latitude": 40.7,
+        "longitude": -73.9,
+        "address_truth_sources": ["AddressTruthSource.NYCPlanningLabs", "HumanEntry"],
+    }
+    building = api.create("buildings", body)
+    assert building["address_truth_sources"] == ["NYCPlanningLabs", "HumanEntry"]
+    refused = api.post("/api/v1/buildings/", json={**body, "address_truth_sources": ["Guess"]})
+    assert refused.status_code == 422
+    assert "OSMNominatimZIPOnly" in refused.json()["errors"][0]["allowed"]
+
+
+def test_payment_preference_is_cash_stripe_or_null(api):
+    assert (
+        api.create("members", {"name": "A", "payment_preference": "Stripe"})["payment_preference"]
+        == "stripe"
+    )
+    assert (
+        api.create("members", {"name": "B", "payment_preference": None})["payment_preference"]
+        is None
+    )
+    refused = api.post("/api/v1/members/", json={"name": "C", "payment_preference": "bitcoin"})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["allowed"] == ["cash", "stripe"]
+
+
+def test_devices_read_their_place_through_their_node_and_list_their_links(api):
+    node = api.create(
+        "nodes", {"status": "Active", "latitude": 40.71, "longitude": -73.99, "altitude": 52.0}
+    )
+    ref = {"id": node["id"]}
+    omni = api.create("devices", {"node": ref, "name": "omni"})
+    sector = api.create(
+        "sectors", {"node": ref, "name": "north", "radius": 1, "azimuth": 0, "width": 90}
+    )
+    ap = api.create(
+        "accesspoints", {"node": ref, "name": "ap", "latitude": 40.5, "longitude": -73.5}
+    )
+    link = api.create(
+        "links",
+        {"from_device": {"id": omni["id"]}, "to_device": {"id": ap["id"]}, "status": "Active"},
+    )
+    for device in (omni, sector):
+        got = api.get(f"/api/v1/devices/{device['id']}/").json()
+        assert (got["latitude"], got["longitude"], got["altitude"]) == (40.71, -73.99, 52.0)
+    got_ap = api.get(f"/api/v1/accesspoints/{ap['id']}/").json()
+    assert (got_ap["latitude"], got_ap["longitude"], got_ap["altitude"]) == (40.5, -73.5, None)
+    assert api.get(f"/api/v1/devices/{omni['id']}/").json()["links_from"] == [{"id": link["id"]}]
+    assert api.get(f"/api/v1/devices/{omni['id']}/").json()["links_to"] == []
+    assert got_ap["links_to"] == [{"id": link["id"]}] and got_ap["links_from"] == []
+    # A node that moves moves its devices (nothing is stored on the device).
+    api.patch(f"/api/v1/nodes/{node['id']}/", json={"latitude": 40.8})
+    listed = api.get("/api/v1/sectors/").json()["results"]
+    assert [s["latitude"] for s in listed if s["id"] == sector["id"]] == [40.8]
+
+
+def test_references_by_any_key(api):
+    node = api.create("nodes", {"network_number": 101, "status": "Active"})
+    other = api.create("nodes", {"network_number": 102, "status": "Active"})
+    building = api.create(
+        "buildings",
+        {"latitude": 40.7, "longitude": -73.9, "primary_node": {"network_number": 101}},
+    )
+    assert building["primary_node"] == {"id": node["id"], "network_number": 101}
+    member = api.create("members", {"name": "M"})
+    install = api.create(
+        "installs",
+        {
+            "member": member["id"],
+            "building": {"id": building["id"]},
+            "node": {"network_number": 101, "id": node["id"]},  # both keys, one record
+        },
+    )
+    assert install["node"]["id"] == node["id"]
+    moved = api.patch(
+        f"/api/v1/buildings/{building['id']}/", json={"nodes": [{"network_number": 102}]}
+    ).json()
+    assert other["id"] in {n["id"] for n in moved["nodes"]}
+    mismatch = api.patch(
+        f"/api/v1/installs/{install['install_number']}/",
+        json={"node": {"network_number": 102, "id": node["id"]}},
+    )
+    assert mismatch.status_code == 422
+    assert mismatch.json()["errors"][0]["field"] == "node"
+    assert "name different records" in mismatch.json()["detail"]
+    missing = api.patch(
+        f"/api/v1/installs/{install['install_number']}/", json={"node": {"network_number": 999}}
+    )
+    assert missing.status_code == 422 and "network_number 999" in missing.json()["detail"]
+    assert (
+        api.get(f"/api/v1/installs/{install['install_number']}/").json()["node"]["id"] == node["id"]
+    )
+
+
+def _an_install(api):
+    member = api.create("members", {"name": "Billed"})
+    building = api.create("buildings", {"latitude": 40.7, "longitude": -73.9})
+    return api.create("installs", {"member": member["id"], "building": building["id"]})
+
+
+def test_stripe_subscription_id_validated_as_meshdb(api):
+    install = _an_install(api)
+    path = f"/api/v1/installs/{install['install_number']}/"
+    good = "sub_" + "A1b2C3d4E5f6G7h8I9j0K1l2"
+    assert (
+        api.patch(path, json={"stripe_subscription_id": good}).json()["stripe_subscription_id"]
+        == good
+    )
+    for bad in ("sub_short", "cus_" + "x" * 24, "sub_" + "x" * 23 + "!"):
+        refused = api.patch(path, json={"stripe_subscription_id": bad})
+        assert refused.status_code == 422, bad
+        assert refused.json()["errors"][0]["field"] == "stripe_subscription_id"
+
+
+def test_install_fee_billing_data_resource(api):
+    install = _an_install(api)
+    number = install["install_number"]
+    datum = api.create(
+        "billing/install-fee-data",
+        {"install": {"install_number": number}, "invoice_number": "INV-7", "notes": "HDFC"},
+    )
+    assert datum["status"] == "ToBeBilled"
+    assert datum["install"] == {"id": install["id"], "install_number": number}
+    shown = api.get(f"/api/v1/installs/{number}/").json()["install_fee_billing_datum"]
+    assert shown == {
+        "id": datum["id"],
+        "status": "ToBeBilled",
+        "billing_date": None,
+        "invoice_number": "INV-7",
+        "notes": "HDFC",
+    }
+    billed = api.patch(
+        f"/api/v1/billing/install-fee-data/{datum['id']}/",
+        json={"status": "Billed", "billing_date": "2025-01-31"},
+    ).json()
+    assert (billed["status"], billed["billing_date"]) == ("Billed", "2025-01-31")
+    history = api.get(f"/api/v1/billing/install-fee-data/{datum['id']}/history/").json()
+    assert sorted(h["action"] for h in history) == ["created", "updated"]
+    # One datum per install (MeshDB's OneToOneField); the install cannot be deleted under it.
+    twice = api.post("/api/v1/billing/install-fee-data/", json={"install": install["id"]})
+    assert twice.status_code == 409
+    assert api.delete(f"/api/v1/installs/{number}/").status_code == 409
+    assert (
+        api.post(
+            "/api/v1/billing/install-fee-data/", json={"install": install["id"]}, role="read_only"
+        ).status_code
+        == 403
+    )
+    lookup = api.get(f"/api/v1/billing/install-fee-data/lookup/?install={install['id']}").json()
+    assert [d["id"] for d in lookup["results"]] == [datum["id"]]
+    assert api.get("/api/v1/billing/install-fee-data/", role="read_only").json()["count"] == 1
+
+
+def test_number_keys_only_where_they_name_the_target(api):
+    # A member or a device has no network number: such a reference is a 422 naming the field.
+    building = api.create("buildings", {"latitude": 40.7, "longitude": -73.9})
+    refused = api.post(
+        "/api/v1/installs/",
+        json={"member": {"network_number": 101}, "building": building["id"]},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "member"
+    prefix = api.create("prefixes", {"cidr": "198.18.40.0/24", "role": "test"})
+    allocate = api.post(
+        f"/api/v1/prefixes/{prefix['id']}/allocate/", json={"device": {"network_number": 5}}
+    )
+    assert allocate.status_code == 422
