@@ -108,7 +108,6 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("exit_types", mode="before")
     @field_validator("exit_types", "cors_origins", mode="before")
     @classmethod
     def _split_words(cls, value: object) -> object:

@@ -27,7 +27,7 @@ def _webhook_columns(engine) -> set[str]:
 def test_existing_subscriptions_keep_meshkeepers_format_and_downgrade_drops_it(db):
     _downgrade(db, "meshdb_move_1-1")
     try:
-        assert not {"format", "headers"} & _webhook_columns(db)
+        assert "format" not in _webhook_columns(db)  # headers came one revision earlier
         with db.begin() as conn:
             conn.execute(
                 text(
