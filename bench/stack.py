@@ -70,19 +70,29 @@ def admin_token(engine: Engine) -> str:
 
 
 @contextmanager
-def served(database_url: str, engine: Engine) -> Iterator[Stack]:
-    """`meshkeeper api` in its own process on a free port, until the block ends."""
+def served(
+    database_url: str,
+    engine: Engine,
+    commands: tuple[str, ...] = ("api",),
+    env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """`meshkeeper api` (or `run`, or `api` beside `daemon`) in own processes, on a free port."""
     port = free_port()
-    env = {
+    full_env = {
         **os.environ,
         "MESHKEEPER_DATABASE_URL": database_url,
         "MESHKEEPER_HTTP_PORT": str(port),
         "MESHKEEPER_LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     exe = Path(sys.executable).parent / "meshkeeper"
-    process = subprocess.Popen(
-        [str(exe), "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # Logs to a file, not a pipe nobody reads: a full pipe would stall the server under test.
+    fd, log_path = tempfile.mkstemp(prefix="meshkeeper-bench-", suffix=".log")
+    log = os.fdopen(fd, "w")
+    processes = [
+        subprocess.Popen([str(exe), command], env=full_env, stdout=log, stderr=log)
+        for command in commands
+    ]
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -96,8 +106,11 @@ def served(database_url: str, engine: Engine) -> Iterator[Stack]:
             raise RuntimeError("the API did not start")
         yield Stack(url, database_url, engine, admin_token(engine))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
