@@ -24,7 +24,7 @@ from api import (
     webhooks,
 )
 from api.body_limit import BodyLimit
-from api.cache import ResponseCache
+from api.cache import ObservedSnapshots, ResponseCache
 from api.limits import InFlightLimit
 from ipam.db import make_sessionmaker
 from ipam.settings import Settings
@@ -48,6 +48,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.response_cache = ResponseCache()
+    app.state.observed_snapshots = ObservedSnapshots()
     errors.install(app)
     app.add_middleware(InFlightLimit)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Select, select
 
 from api import serialize
-from api.cache import cached_json
+from api.cache import cached_json, filled_json
 from api.deps import Admin, DbSession, Reader, Writer
 from api.lookups import FILTERS, PAGING, openapi_parameters, where_clauses
 from api.schemas import ipam as ipam_schemas
@@ -236,7 +236,7 @@ def build_router(res: Resource) -> APIRouter:
     @router.post("/", status_code=201, response_model=res.out, summary=f"Create a {kind.singular}")
     def create(body: Annotated[res.create, Body()], session: DbSession, caller: Writer) -> Any:  # type: ignore[name-defined]
         obj = edits.create(session, kind, body.model_dump(), caller.name)
-        return fetch(session, obj.id)
+        return filled_json(session, out_adapter, fetch(session, obj.id), status_code=201)
 
     @router.get("/{key}/", response_model=res.out, summary=f"Get a {kind.singular}")
     def get(key: str, request: Request, session: DbSession, caller: Reader) -> Any:
@@ -257,7 +257,7 @@ def build_router(res: Resource) -> APIRouter:
         for name in IMMUTABLE_NUMBERS - body.model_fields_set:
             values.pop(name, None)
         edits.update(session, kind, record_id, values, caller.name)
-        return fetch(session, record_id)
+        return filled_json(session, out_adapter, fetch(session, record_id))
 
     @router.patch("/{key}/", response_model=res.out, summary=f"Change a {kind.singular}")
     def patch(
@@ -268,7 +268,7 @@ def build_router(res: Resource) -> APIRouter:
     ) -> Any:
         record_id = resolve(session, key)
         edits.update(session, kind, record_id, body.model_dump(exclude_unset=True), caller.name)
-        return fetch(session, record_id)
+        return filled_json(session, out_adapter, fetch(session, record_id))
 
     @router.delete("/{key}/", status_code=204, summary=f"Delete a {kind.singular}")
     def remove(key: str, session: DbSession, caller: Admin) -> Response:
@@ -310,7 +310,7 @@ def build_router(res: Resource) -> APIRouter:
     ) -> Any:
         record_id = resolve(session, key)
         edits.revert(session, kind, record_id, history_id, caller.name)
-        return fetch(session, record_id)
+        return filled_json(session, out_adapter, fetch(session, record_id))
 
     return router
 
