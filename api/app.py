@@ -26,6 +26,7 @@ from api import (
 from api.body_limit import BodyLimit
 from api.cache import ObservedSnapshots, ResponseCache
 from api.limits import InFlightLimit
+from api.retry import RetryReads
 from ipam.db import make_sessionmaker
 from ipam.settings import Settings
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.response_cache = ResponseCache()
     app.state.observed_snapshots = ObservedSnapshots()
     errors.install(app)
+    app.add_middleware(RetryReads)
     app.add_middleware(InFlightLimit)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     metrics.install(app)

@@ -12,6 +12,8 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from api.retry import RETRY
+from ipam.db_guard import timed_out
 from ipam.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,9 @@ def _database_down(request: Request, exc: Exception) -> JSONResponse:
 
 def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        if exc.connection_invalidated and not timed_out(exc):
+            # A pooled connection the server dropped (a restart): a read may run again.
+            request.scope[RETRY] = True
         return _database_down(request, exc)
     if isinstance(exc, DataError):
         # A value that passed validation but not PostgreSQL's own checks: still the client's.

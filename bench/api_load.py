@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
-from bench.stack import REPO, fresh_database, served, shared_data  # noqa: E402
+from bench.stack import REPO, cpu_seconds, fresh_database, served, shared_data  # noqa: E402
 from ipam import models as m  # noqa: E402
 from ipam.db import make_sessionmaker, transaction  # noqa: E402
 from ipam.imports.nycmesh_import import import_map  # noqa: E402
@@ -115,7 +115,7 @@ def add_loopback_devices(engine: Any) -> int:
                     "INSERT INTO device (id, kind, node_id, name, status, management_address) "
                     "SELECT gen_random_uuid(), 'device', id, 'nn' || coalesce(network_number, 0) "
                     "|| '-router', 'Active', ('127.1.0.0'::inet + row_number() OVER (ORDER BY id))"
-                    " FROM node"
+                    " FROM node WHERE network_number IS NOT NULL"
                 )
             ).rowcount
         )
@@ -154,12 +154,21 @@ def polling_runs(
                 for name, paths in cases.items():
                     warm_up(stack.url, stack.token, paths)
                     key = f"{layout}, polling {'on' if polling else 'off'}: {name}"
+                    cpu = [cpu_seconds(pid) for pid in stack.pids]
                     figures = load(stack.url, stack.token, paths, rate, duration)
+                    used = [cpu_seconds(pid) - c for pid, c in zip(stack.pids, cpu, strict=True)]
+                    # The API's process (run's only one) per request; the daemon's in all.
+                    figures["server_cpu_ms_per_request"] = round(
+                        used[0] * 1000 / figures["count"], 2
+                    )
+                    figures["server_cpu_s"] = [round(u, 2) for u in used]
                     out[key] = figures
                     print(
                         f"{key:50} {rate:>4}/s  p50 {figures['p50_ms']:7.1f} ms  "
                         f"p99 {figures['p99_ms']:7.1f} ms  max {figures['max_ms']:7.1f} ms  "
-                        f"errors {figures['errors']}"
+                        f"errors {figures['errors']}  "
+                        f"CPU {figures['server_cpu_ms_per_request']} ms/request "
+                        f"(processes: {figures['server_cpu_s']} s)"
                     )
             if polling:
                 out[f"{layout}: cycles during the load"] = cycles_done(engine) - before

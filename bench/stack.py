@@ -51,6 +51,13 @@ class Stack:
     database_url: str
     engine: Engine
     token: str
+    pids: tuple[int, ...] = ()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (from /proc: a figure load does not skew)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def fresh_database() -> tuple[str, Engine]:
@@ -104,7 +111,8 @@ def served(
                 time.sleep(0.2)
         else:
             raise RuntimeError("the API did not start")
-        yield Stack(url, database_url, engine, admin_token(engine))
+        pids = tuple(p.pid for p in processes)
+        yield Stack(url, database_url, engine, admin_token(engine), pids)
     finally:
         for process in processes:
             process.terminate()

@@ -20,6 +20,7 @@ from collectors.errors import CollectorError
 from daemon import systemd
 from daemon.jobs import default_jobs
 from daemon.scheduler import Daemon
+from ipam import db_guard
 from ipam.db import make_engine, make_sessionmaker, migrate, resolve_database_url, transaction
 from ipam.enums import TokenRole
 from ipam.errors import DomainError
@@ -121,9 +122,16 @@ async def run_daemon(settings: Settings, engine: Engine) -> None:
     await daemon.stop()
 
 
+def serving_database(settings: Settings) -> Engine:
+    """open_database, then every wait on the server bounded: a stalled one fails, not hangs."""
+    engine = open_database(settings)
+    db_guard.bound(engine, settings.db_timeout_s)
+    return engine
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """API and daemon in one process."""
-    engine = open_database(settings)
+    engine = serving_database(settings)
     ensure_admin_token(settings, engine)
     asyncio.run(serve(settings, engine, with_daemon=True))
     return 0
@@ -131,7 +139,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     """The API alone."""
-    engine = open_database(settings)
+    engine = serving_database(settings)
     ensure_admin_token(settings, engine)
     asyncio.run(serve(settings, engine, with_daemon=False))
     return 0
@@ -139,7 +147,7 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
     """The daemon alone."""
-    engine = open_database(settings)
+    engine = serving_database(settings)
     asyncio.run(run_daemon(settings, engine))
     return 0
 

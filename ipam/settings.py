@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # Largest request body the API reads (the CSV import's limit); more is a 413.
     max_body_bytes: int = 10 * 1024 * 1024
 
+    # Longest wait on PostgreSQL for one statement in `run`, `api` and `daemon`; beyond it the
+    # API answers 503 and the daemon backs off (ipam/db_guard.py).
+    db_timeout_s: float = 1.0
+
     # The daemon: one job per collector (0 disables a job).
     icmp_interval_s: float = 60.0
     snmp_interval_s: float = 300.0
