@@ -18,6 +18,7 @@ from api import (
     mapdata,
     metrics,
     numbers,
+    pollers,
     prefixes,
     resources,
     topology,
@@ -70,6 +71,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         events.router,
         webhooks.router,
         mapdata.router,
+        pollers.router,
     ):
         app.include_router(router)
 

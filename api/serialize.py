@@ -229,6 +229,7 @@ def node(obj: m.Node, refs: Refs) -> dict[str, Any]:
             "install_date",
             "abandon_date",
             "notes",
+            "poller_group",
         ),
     )
     out["buildings"] = refs["buildings"].get(obj.id, [])
@@ -242,7 +243,16 @@ def device(obj: m.Device, refs: Refs) -> dict[str, Any]:
     """A device; sectors and access points carry their own fields too."""
     out = _columns(
         obj,
-        ("kind", "name", "status", "install_date", "abandon_date", "notes", "uisp_id"),
+        (
+            "kind",
+            "name",
+            "status",
+            "install_date",
+            "abandon_date",
+            "notes",
+            "uisp_id",
+            "poller_group",
+        ),
     )
     out["management_address"] = (
         None if obj.management_address is None else str(obj.management_address)

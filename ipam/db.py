@@ -104,6 +104,7 @@ def _ping_idle_connections(engine: Engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.errors.ConnectionTimeout as error:
             # Stalled, not dead: opening another connection would only wait again.
+            db_guard.guard_of(engine).trip(engine)  # type: ignore[union-attr]
             raise db_guard.DatabaseStalled(str(error)) from error
         except engine.dialect.loaded_dbapi.Error as error:
             # The pool drops this connection and checks out (or opens) another.

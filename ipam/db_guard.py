@@ -4,10 +4,12 @@ A frozen server (SIGSTOP, a hung host, a full disk) accepts bytes and never answ
 client blocks forever on its socket; PostgreSQL's own statement_timeout cannot help, the
 server being the thing that stalled. Every wait on a connection (statement, commit, ping)
 is therefore bounded on our side (psycopg's own wait timeout), the connection that timed out
-is closed (its state is unknown), and the engine is marked stalled: the API then answers 503
-at once instead of queueing on a dead server, while one probe at a time looks for it to come
-back (api/deps.py). TCP keepalives and tcp_user_timeout do the same for a peer that vanished
-off the network (libpq's parameters; they have no effect over a Unix socket).
+is closed (its state is unknown). A server that does not even answer a new connection (or
+a ping) within the deadline is stalled, not just slow: the engine is marked so, and the API
+answers 503 at once instead of queueing on it, while one probe at a time looks for it to come
+back (api/deps.py). A slow statement alone fails only its own request. TCP keepalives and
+tcp_user_timeout bound the waits on a peer that vanished off the network (libpq's parameters;
+they have no effect over a Unix socket).
 """
 
 from __future__ import annotations
@@ -120,7 +122,6 @@ def _connection_class(guard: Guard, engine_ref: list[Engine]) -> type[psycopg.Co
                 # cannot be trusted again. Closed, it reads as a disconnect to SQLAlchemy,
                 # which then discards it and every connection of its generation.
                 self.pgconn.finish()
-                guard.trip(engine_ref[0])
                 raise pg_errors.ConnectionTimeout(
                     f"database did not answer within {timeout} s"
                 ) from None

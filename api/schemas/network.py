@@ -51,6 +51,7 @@ class NodeIn(RecordIn):
     install_date: date | None = None
     abandon_date: date | None = None
     notes: Notes | None = None
+    poller_group: Short | None = None
     buildings: list[Ref] = Field(default_factory=list, max_length=500)
 
 
@@ -68,6 +69,7 @@ class NodeOut(RecordOut):
     install_date: date | None
     abandon_date: date | None
     notes: str | None
+    poller_group: str | None = None
     buildings: list[Ref_]
     installs: list[InstallRef]
     devices: list[Ref_]
@@ -85,6 +87,7 @@ class DeviceIn(RecordIn):
     notes: Notes | None = None
     uisp_id: Short | None = None
     management_address: IpAddress | None = None
+    poller_group: Short | None = None
 
 
 class SectorIn(DeviceIn):
@@ -115,6 +118,7 @@ class DeviceOut(RecordOut):
     notes: str | None
     uisp_id: str | None
     management_address: str | None
+    poller_group: str | None = None
     observed: dict[str, Any] | None = None
 
 
