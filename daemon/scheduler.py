@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.errors import CollectorError
 from daemon import sharding
+from ipam import db_guard
 from ipam import models as m
 from ipam.db import make_sessionmaker, transaction
 from ipam.settings import Settings
@@ -28,6 +29,9 @@ log = logging.getLogger("meshkeeper.daemon")
 Job = Callable[[sessionmaker[Session], Settings], Awaitable[Any]]
 DATABASE_ERRORS = (OperationalError, PoolTimeout, DBAPIError, ConnectionError, OSError)
 MAX_BACKOFF_S = 60.0
+# A batch's statement may wait this long on the server (a request waits MESHKEEPER_DB_TIMEOUT_S):
+# applying a thousand devices' observations is one statement.
+BATCH_PATIENCE_S = 30.0
 
 
 def database_unreachable(exc: BaseException) -> bool:
@@ -132,12 +136,17 @@ class Daemon:
         task = asyncio.current_task()
         if task is not None:
             self.running.add(task)
+        patience = db_guard.PATIENCE.set(BATCH_PATIENCE_S)
         try:
+            guard = db_guard.guard_of(self.engine)
+            if guard is not None and guard.stalled:
+                raise db_guard.DatabaseStalled("database stalled: not answering")
             return await self._run_locked(name)
         except DATABASE_ERRORS as exc:
             self._database_failed(name, exc)
             return None
         finally:
+            db_guard.PATIENCE.reset(patience)
             if task is not None:
                 self.running.discard(task)
 

@@ -131,8 +131,6 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
-        # A migration may take longer than a request's deadline: no server-side limit here.
-        conn.execute(text("SET LOCAL statement_timeout = 0"))
         # Several processes may start at once (API and daemon units): one migrates, the others
         # wait for it and then find nothing to do.
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})

@@ -3,7 +3,8 @@
 A frozen server (SIGSTOP, a hung host, a full disk) accepts bytes and never answers, so a
 client blocks forever on its socket; PostgreSQL's own statement_timeout cannot help, the
 server being the thing that stalled. Every wait on a connection (statement, commit, ping)
-is therefore bounded on our side (psycopg's own wait timeout), the connection that timed out
+is therefore bounded on our side (psycopg's own wait timeout; the daemon's batches get more
+patience than a request), the connection that timed out
 is closed (its state is unknown). A server that does not even answer a new connection (or
 a ping) within the deadline is stalled, not just slow: the engine is marked so, and the API
 answers 503 at once instead of queueing on it, while one probe at a time looks for it to come
@@ -18,6 +19,7 @@ import logging
 import threading
 import time
 import weakref
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -26,6 +28,9 @@ from sqlalchemy import Engine, event, exc
 
 log = logging.getLogger(__name__)
 
+# A longer wait for one statement, for work that may take long (the daemon's batches); a
+# context variable, so it follows the work into asyncio.to_thread.
+PATIENCE: ContextVar[float | None] = ContextVar("meshkeeper_db_patience", default=None)
 # libpq's minimum (fe-connect.c: a connect_timeout below 2 is taken as 2).
 CONNECT_TIMEOUT_S = 2
 PROBE_EVERY_S = 0.5
@@ -105,7 +110,7 @@ def bound(engine: Engine, deadline_s: float) -> None:
     guard = _GUARDS[engine]
     guard.deadline_s = deadline_s
     engine.pool._timeout = deadline_s  # type: ignore[attr-defined]  # waits on the pool too
-    engine.dispose()  # connections opened before carry no server-side statement_timeout
+    engine.dispose()  # connections opened before (migrations) start afresh
 
 
 def _connection_class(guard: Guard, engine_ref: list[Engine]) -> type[psycopg.Connection[Any]]:
@@ -114,7 +119,7 @@ def _connection_class(guard: Guard, engine_ref: list[Engine]) -> type[psycopg.Co
 
         def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
             if timeout is None:
-                timeout = guard.deadline_s
+                timeout = PATIENCE.get() or guard.deadline_s
             try:
                 return super().wait(gen, interval, timeout)
             except pg_errors._WaitTimeout:
@@ -139,10 +144,6 @@ def install(engine: Engine, deadline_s: float | None) -> Guard:
         params = {"connect_timeout": CONNECT_TIMEOUT_S, **TCP_ARGS, **cparams}
         if not guard.deadline_s:
             return cls.connect(*cargs, **params)
-        # The server gives up on what the client stopped waiting for (a slow, not frozen,
-        # server cancels itself: SQLSTATE 57014, an OperationalError, a 503 too).
-        timeout_ms = int(guard.deadline_s * 1000)
-        params["options"] = f"-c statement_timeout={timeout_ms} " + params.get("options", "")
         return _connect_within(guard, engine, lambda: cls.connect(*cargs, **params))
 
     return guard
