@@ -105,13 +105,14 @@ def cycle_done(session: Session, me: str, at: datetime, took_s: float, targets: 
 
 def listing(session: Session, now: datetime, stale_before: datetime) -> list[dict[str, Any]]:
     """Every poller with its group, networks, last cycle, liveness and what it holds now."""
-    held = dict(
-        session.execute(
+    held: dict[str, int] = {
+        poller: int(count)
+        for poller, count in session.execute(
             select(m.PollLease.poller, func.count())
             .where(m.PollLease.until > now)
             .group_by(m.PollLease.poller)
-        ).all()
-    )
+        )
+    }
     return [
         {
             "name": p.name,
