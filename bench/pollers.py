@@ -59,7 +59,9 @@ def last_cycles(engine: Engine) -> list[dict[str, Any]]:
         return [dict(r) for r in rows]
 
 
-def run(database_url: str, engine: Engine, count: int, rate: int, interval: float) -> dict:
+def run(
+    database_url: str, engine: Engine, count: int, devices: int, rate: int, interval: float
+) -> dict[str, Any]:
     """Start `count` daemons, let their shares settle, read the last cycle of each."""
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM poll_lease; DELETE FROM poller"))
@@ -89,12 +91,18 @@ def run(database_url: str, engine: Engine, count: int, rate: int, interval: floa
             for i in range(count)
         ]
         try:
-            # Start-up, then two cycles each: the first may still find leases held by the
-            # daemons of the previous run, which expire within an interval.
-            time.sleep(2 * interval + 5)
-            rows = last_cycles(engine)
-            if len(rows) != count:
-                raise RuntimeError(f"{len(rows)} of {count} pollers finished a cycle; {log_path}")
+            # Until the shares settle: every poller finished a cycle and together they polled
+            # every device once (a first cycle may find leases a first-started daemon took
+            # while it was alone; they expire within an interval).
+            deadline = time.monotonic() + 8 * interval + 30
+            while True:
+                rows = last_cycles(engine)
+                total = sum(int(r["last_cycle_targets"] or 0) for r in rows)
+                if len(rows) == count and total == devices:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"shares did not settle: {rows}; log {log_path}")
+                time.sleep(0.5)
         finally:
             for daemon in daemons:
                 daemon.terminate()
@@ -119,7 +127,7 @@ def main() -> int:
     print(f"{devices} devices, {rate} probes/s per daemon, interval {interval:.0f} s")
     results = []
     for count in counts:
-        result = run(database_url, engine, count, rate, interval)
+        result = run(database_url, engine, count, devices, rate, interval)
         results.append(result)
         speedup = results[0]["cycle_s"] / result["cycle_s"]
         result["speedup"] = round(speedup, 2)
