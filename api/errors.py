@@ -75,7 +75,9 @@ def _http(request: Request, exc: HTTPException) -> JSONResponse:
 
 
 def _database_down(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+    # A stall is logged once by the engine's guard (ipam/db_guard.py), not once a request.
+    level = logging.DEBUG if timed_out(exc) else logging.WARNING
+    log.log(level, "database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
     return JSONResponse(
         error_body("database unavailable, try again shortly"),
         status_code=503,
