@@ -86,6 +86,16 @@ def _shard_terms(target: Target) -> tuple[uuid.UUID, str, str | None, str | None
     return target.device_id, str(target.node_id), target.group, target.address
 
 
+async def my_share(
+    collector: str, targets: list[Target], now: datetime, interval_s: float
+) -> list[Target]:
+    """This daemon's leased share when it is one of several (daemon/sharding.py), else all."""
+    shard = sharding.CURRENT.get()
+    if shard is None:
+        return targets
+    return await asyncio.to_thread(shard.take, collector, targets, _shard_terms, now, interval_s)
+
+
 def _verdict(target: Target, observation: icmp.PingObservation | None) -> DeviceResult:
     if target.address is None or observation is None:
         return DeviceResult(target.device_id, S.UNKNOWN, error="no address to probe")
@@ -122,10 +132,7 @@ async def poll_icmp(
 
     # Database work runs in a thread: the event loop stays free for the probes and the API.
     targets = await asyncio.to_thread(read)
-    shard = sharding.CURRENT.get()
-    if shard is not None:  # one of several daemons: only this one's share, leased
-        interval = settings.icmp_interval_s
-        targets = await asyncio.to_thread(shard.take, "icmp", targets, _shard_terms, now, interval)
+    targets = await my_share("icmp", targets, now, settings.icmp_interval_s)
     probed = [t for t in targets if t.address is not None]
     observations = await icmp.collect(
         [t.address for t in probed if t.address is not None],

@@ -27,7 +27,7 @@ from ipam.settings import Settings
 
 T = TypeVar("T")
 # Collectors that shard (per-target work); the others run on one daemon at a time.
-SHARDED = frozenset({"icmp"})
+SHARDED = frozenset({"icmp", "snmp"})
 
 
 def poller_name(settings: Settings) -> str:
