@@ -1,7 +1,7 @@
 """The pollers' table and their leases: heartbeats, who is alive, claiming a share per cycle.
 
-A lease says that one poller polls one target for one collector until a time, one interval
-after its claim; the holder renews it each cycle. A claim takes a target only when it is
+A lease says that one poller polls one target for one collector until a time, an interval
+and a half after its claim; the holder renews it each cycle. A claim takes a target only when it is
 free: never leased, expired, or held by a poller whose heartbeat went stale (it died). One
 statement per claim, row by row under PostgreSQL's own locks (INSERT ... ON CONFLICT DO
 UPDATE ... WHERE), so two pollers can never hold the same target: nothing is polled twice
@@ -24,6 +24,8 @@ from ipam.pollers.shares import PollerSpec
 
 # A poller is dead when this many of its heartbeats in a row are missing.
 STALE_BEATS = 2.5
+# A lease lasts this many intervals from its claim.
+LEASE_INTERVALS = 1.5
 
 
 def stale_before(now: datetime, heartbeat_s: float) -> datetime:
@@ -88,7 +90,10 @@ def claim(
         "collector": collector,
         "me": me,
         "ids": list(device_ids),
-        "until": now + timedelta(seconds=interval_s),
+        # Half an interval more than a cycle: the holder renews before it lapses, however
+        # late its next cycle starts (jitter, a slow read); a dead holder's lease is free
+        # sooner anyway, once its heartbeat is stale.
+        "until": now + timedelta(seconds=interval_s * LEASE_INTERVALS),
         "now": now,
         "stale": stale_before,
     }

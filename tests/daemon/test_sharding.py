@@ -60,7 +60,10 @@ def leases(db) -> dict[str, str]:
     """device id -> the poller holding its live ICMP lease."""
     with db.connect() as conn:
         rows = conn.execute(
-            text("SELECT device_id, poller FROM poll_lease WHERE until > now()")
+            text(
+                "SELECT device_id, poller FROM poll_lease"
+                " WHERE collector = 'icmp' AND until > now()"
+            )
         ).all()
     return {str(device): poller for device, poller in rows}
 
