@@ -21,6 +21,7 @@ from api import (
     metrics,
     notifications,
     numbers,
+    pollers,
     prefixes,
     query,
     resources,
@@ -33,8 +34,9 @@ from api import (
 from api.body_first import ReadBodyFirst
 from api.body_limit import BodyLimit
 from api.browser import BrowserClients
-from api.cache import ResponseCache
+from api.cache import ObservedSnapshots, ResponseCache
 from api.limits import InFlightLimit
+from api.retry import RetryReads
 from api.stream_hub import StreamHub
 from ipam.db import make_sessionmaker
 from ipam.settings import Settings
@@ -61,7 +63,9 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     app.state.response_cache = ResponseCache()
     app.state.stream_hub = StreamHub(app.state.sessions, settings)
+    app.state.observed_snapshots = ObservedSnapshots()
     errors.install(app)
+    app.add_middleware(RetryReads)
     app.add_middleware(InFlightLimit)
     app.add_middleware(ReadBodyFirst)  # outside the limit: a slow body holds no slot
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -87,6 +91,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         mapdata.router,
         routing.router,
         query.router,
+        pollers.router,
     ):
         app.include_router(router)
 

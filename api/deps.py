@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from ipam import db_guard
 from ipam.enums import TokenRole
 from ipam.records import people, versions
 from ipam.records.tokens import identify
@@ -27,6 +28,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request: commit on success, roll back on raise."""
+    guard = db_guard.guard_of(request.app.state.engine)
+    if guard is not None and guard.stalled:
+        # Known stalled: answer 503 now rather than wait out the deadline again (a probe in
+        # the background clears this when the server answers).
+        raise db_guard.DatabaseStalled("database stalled: not answering")
     # Making a session touches no connection, so it is made here on the event loop. Ending
     # it talks to PostgreSQL only if a transaction is still open; only then is a worker
     # thread needed (a read that ended its own transaction is closed right here).

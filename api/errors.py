@@ -13,6 +13,8 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from api.retry import RETRY
+from ipam.db_guard import timed_out
 from ipam.errors import (
     BadRequest,
     Conflict,
@@ -94,7 +96,9 @@ def _http(request: Request, exc: HTTPException) -> JSONResponse:
 
 
 def _database_down(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+    # A stall is logged once by the engine's guard (ipam/db_guard.py), not once a request.
+    level = logging.DEBUG if timed_out(exc) else logging.WARNING
+    log.log(level, "database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
     return JSONResponse(
         error_body("database unavailable, try again shortly"),
         status_code=503,
@@ -104,6 +108,9 @@ def _database_down(request: Request, exc: Exception) -> JSONResponse:
 
 def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        if exc.connection_invalidated and not timed_out(exc):
+            # A pooled connection the server dropped (a restart): a read may run again.
+            request.scope[RETRY] = True
         return _database_down(request, exc)
     if isinstance(exc, DataError):
         # A value that passed validation but not PostgreSQL's own checks: still the client's.

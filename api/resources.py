@@ -12,7 +12,7 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Select, select
 
 from api import refs, serialize
-from api.cache import cached_json
+from api.cache import cached_json, filled_json
 from api.deps import Admin, DbSession, Reader, Writer
 from api.etags import check_if_match, current_etag
 from api.lookups import FILTERS, PAGING, openapi_parameters, where_clauses
@@ -248,11 +248,10 @@ def build_router(res: Resource) -> APIRouter:
         body: Annotated[res.create, Body()],  # type: ignore[name-defined]
         session: DbSession,
         caller: Writer,
-        response: Response,
     ) -> Any:
         obj = edits.create(session, kind, refs.resolve(session, body.model_dump()), caller.name)
-        answer = fetch(session, obj.id)
-        response.headers["ETag"] = current_etag(session, kind, obj.id)
+        answer = filled_json(session, out_adapter, fetch(session, obj.id), status_code=201)
+        answer.headers["ETag"] = current_etag(session, kind, obj.id)
         return answer
 
     @router.get("/{key}/", response_model=res.out, summary=f"Get a {kind.singular}")
@@ -272,19 +271,14 @@ def build_router(res: Resource) -> APIRouter:
         )
 
     def write(
-        request: Request,
-        response: Response,
-        session: Any,
-        key: str,
-        values: dict[str, Any],
-        actor: str,
-    ) -> Any:
+        request: Request, session: Any, key: str, values: dict[str, Any], actor: str
+    ) -> Response:
         """PUT and PATCH: If-Match checked (412 when stale), then the change, with its ETag."""
         record_id = resolve(session, key)
         check_if_match(request, session, kind, record_id)
         edits.update(session, kind, record_id, values, actor)
-        answer = fetch(session, record_id)
-        response.headers["ETag"] = current_etag(session, kind, record_id)
+        answer = filled_json(session, out_adapter, fetch(session, record_id))
+        answer.headers["ETag"] = current_etag(session, kind, record_id)
         return answer
 
     @router.put(
@@ -297,7 +291,6 @@ def build_router(res: Resource) -> APIRouter:
         key: str,
         body: Annotated[res.create, Body()],  # type: ignore[name-defined]
         request: Request,
-        response: Response,
         session: DbSession,
         caller: Writer,
     ) -> Any:
@@ -305,7 +298,7 @@ def build_router(res: Resource) -> APIRouter:
         # A whole record that leaves out a number fixed once given keeps it: not an unset.
         for name in IMMUTABLE_NUMBERS - body.model_fields_set:
             values.pop(name, None)
-        return write(request, response, session, key, values, caller.name)
+        return write(request, session, key, values, caller.name)
 
     @router.patch(
         "/{key}/",
@@ -317,12 +310,11 @@ def build_router(res: Resource) -> APIRouter:
         key: str,
         body: Annotated[res.patch, Body()],  # type: ignore[name-defined]
         request: Request,
-        response: Response,
         session: DbSession,
         caller: Writer,
     ) -> Any:
         values = refs.resolve(session, body.model_dump(exclude_unset=True))
-        return write(request, response, session, key, values, caller.name)
+        return write(request, session, key, values, caller.name)
 
     @router.delete("/{key}/", status_code=204, summary=f"Delete a {kind.singular}")
     def remove(key: str, session: DbSession, caller: Admin) -> Response:
@@ -364,7 +356,7 @@ def build_router(res: Resource) -> APIRouter:
     ) -> Any:
         record_id = resolve(session, key)
         edits.revert(session, kind, record_id, history_id, caller.name)
-        return fetch(session, record_id)
+        return filled_json(session, out_adapter, fetch(session, record_id))
 
     return router
 

@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ipam import models as m
-from ipam.observed.health import observed_block
+from ipam.observed.snapshot import observed_marker
 
 Refs = dict[str, dict[uuid.UUID, Any]]
 Fetch = Callable[[Session, Sequence[Any]], dict[uuid.UUID, Any]]
@@ -127,12 +127,15 @@ def _additional_members(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID
     return _many(session, stmt, _id_ref)
 
 
-def observations(model: Any, key: Any) -> Fetch:
-    """Each record's observed block (pending when never polled)."""
+def observations(kind: str) -> Fetch:
+    """Each record's observed block, as a marker the observed snapshot fills (api/cache.py).
+
+    No query: observed state changes every polling cycle, records rarely, so the rendered
+    record is cached by event id and its observed block is spliced in per observed version.
+    """
 
     def fetch(session: Session, objs: Sequence[Any]) -> dict[uuid.UUID, Any]:
-        rows = session.scalars(select(model).where(key.in_(_ids(objs))))
-        return {getattr(row, key.key): observed_block(row) for row in rows}
+        return {obj.id: observed_marker(kind, obj.id) for obj in objs}
 
     return fetch
 
@@ -228,12 +231,13 @@ def node(obj: m.Node, refs: Refs) -> dict[str, Any]:
             "install_date",
             "abandon_date",
             "notes",
+            "poller_group",
         ),
     )
     out["buildings"] = refs["buildings"].get(obj.id, [])
     out["installs"] = refs["installs"].get(obj.id, [])
     out["devices"] = refs["devices"].get(obj.id, [])
-    out["observed"] = refs["observed"].get(obj.id) or observed_block(None)
+    out["observed"] = refs["observed"][obj.id]
     return out
 
 
@@ -241,13 +245,22 @@ def device(obj: m.Device, refs: Refs) -> dict[str, Any]:
     """A device; sectors and access points carry their own fields too."""
     out = _columns(
         obj,
-        ("kind", "name", "status", "install_date", "abandon_date", "notes", "uisp_id"),
+        (
+            "kind",
+            "name",
+            "status",
+            "install_date",
+            "abandon_date",
+            "notes",
+            "uisp_id",
+            "poller_group",
+        ),
     )
     out["management_address"] = (
         None if obj.management_address is None else str(obj.management_address)
     )
     out["node"] = refs["node"].get(obj.node_id)
-    out["observed"] = refs["observed"].get(obj.id) or observed_block(None)
+    out["observed"] = refs["observed"][obj.id]
     out["links_from"] = refs["links_from"].get(obj.id, [])
     out["links_to"] = refs["links_to"].get(obj.id, [])
     if isinstance(obj, m.AccessPoint):
@@ -346,7 +359,7 @@ def device_links(end: Any) -> Fetch:
 
 _device_refs: dict[str, Fetch] = {
     "node": nodes_by_id("node_id"),
-    "observed": observations(m.DeviceObservation, m.DeviceObservation.device_id),
+    "observed": observations("device"),
     "place": _node_places,
     "links_from": device_links(m.Link.from_device_id),
     "links_to": device_links(m.Link.to_device_id),
@@ -370,7 +383,7 @@ REFS: dict[str, dict[str, Fetch]] = {
         "buildings": _node_buildings,
         "installs": installs_of(m.Install.node_id),
         "devices": _node_devices,
-        "observed": observations(m.NodeObservation, m.NodeObservation.node_id),
+        "observed": observations("node"),
     },
     "devices": _device_refs,
     "sectors": _device_refs,

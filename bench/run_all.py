@@ -275,6 +275,41 @@ def history(doc: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def api_polling(doc: dict[str, Any]) -> list[Row]:
+    """Node GET and health with polling on, beside the same with polling off (same run)."""
+    rows = []
+    for layout in ("run", "api+daemon"):
+        for name in ("GET /nodes/<nn>/", "GET /nodes/<nn>/health/"):
+            on = doc[f"{layout}, polling on: {name}"]
+            off = doc[f"{layout}, polling off: {name}"]
+            work = (
+                f"{name} at {doc['rate']} req/s, {doc['devices']} devices polled every "
+                f"{doc['icmp_interval_s']} s ({layout})"
+            )
+            ours = (
+                f"p50 {_s(on['p50_ms'], 'ms', 1)}, p99 {_s(on['p99_ms'], 'ms', 1)}, errors "
+                f"{on['errors']}, {on['server_cpu_ms_per_request']} ms CPU a request"
+            )
+            ratio = off["p99_ms"] / on["p99_ms"] if on["p99_ms"] else None
+            rows.append((work, ours, "polling off, p99", _s(off["p99_ms"], "ms", 1), _ratio(ratio)))
+    return rows
+
+
+def pollers(doc: dict[str, Any]) -> list[Row]:
+    """Cycle time with N daemons sharing the targets, against one daemon alone."""
+    one = doc["runs"][0]
+    return [
+        (
+            f"{doc['devices']} devices, {doc['rate']} probes/s a daemon, {r['daemons']} daemons",
+            f"cycle {_s(r['cycle_s'])}, shares {r['shares']}",
+            "1 daemon",
+            _s(one["cycle_s"]),
+            _ratio(r["speedup"]),
+        )
+        for r in doc["runs"]
+    ]
+
+
 BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "icmp_sweep": icmp,
     "snmp_poll": snmp,
@@ -283,12 +318,14 @@ BENCHES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "nycmesh_import": nycmesh_import,
     "meshdb_import": meshdb_import,
     "api_load": api_load,
+    "api_polling": api_polling,
     "nn_assign": nn_assign,
     "console": console,
     "routing": routing,
     "import_lock": import_lock,
     "incidents": incidents,
     "history": history,
+    "pollers": pollers,
 }
 
 

@@ -51,6 +51,13 @@ class Stack:
     database_url: str
     engine: Engine
     token: str
+    pids: tuple[int, ...] = ()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (from /proc: a figure load does not skew)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def fresh_database() -> tuple[str, Engine]:
@@ -70,19 +77,29 @@ def admin_token(engine: Engine) -> str:
 
 
 @contextmanager
-def served(database_url: str, engine: Engine) -> Iterator[Stack]:
-    """`meshkeeper api` in its own process on a free port, until the block ends."""
+def served(
+    database_url: str,
+    engine: Engine,
+    commands: tuple[str, ...] = ("api",),
+    env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """`meshkeeper api` (or `run`, or `api` beside `daemon`) in own processes, on a free port."""
     port = free_port()
-    env = {
+    full_env = {
         **os.environ,
         "MESHKEEPER_DATABASE_URL": database_url,
         "MESHKEEPER_HTTP_PORT": str(port),
         "MESHKEEPER_LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     exe = Path(sys.executable).parent / "meshkeeper"
-    process = subprocess.Popen(
-        [str(exe), "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # Logs to a file, not a pipe nobody reads: a full pipe would stall the server under test.
+    fd, log_path = tempfile.mkstemp(prefix="meshkeeper-bench-", suffix=".log")
+    log = os.fdopen(fd, "w")
+    processes = [
+        subprocess.Popen([str(exe), command], env=full_env, stdout=log, stderr=log)
+        for command in commands
+    ]
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -94,10 +111,14 @@ def served(database_url: str, engine: Engine) -> Iterator[Stack]:
                 time.sleep(0.2)
         else:
             raise RuntimeError("the API did not start")
-        yield Stack(url, database_url, engine, admin_token(engine))
+        pids = tuple(p.pid for p in processes)
+        yield Stack(url, database_url, engine, admin_token(engine), pids)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()

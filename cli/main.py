@@ -23,6 +23,7 @@ from daemon import systemd
 from daemon.jobs import default_jobs
 from daemon.notify import load_channels_file
 from daemon.scheduler import Daemon
+from ipam import db_guard
 from ipam.db import make_engine, make_sessionmaker, migrate, resolve_database_url, transaction
 from ipam.enums import TokenRole
 from ipam.errors import DomainError
@@ -72,6 +73,11 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
     daemon = (
         Daemon(settings, engine, default_jobs(settings, record_as_get)) if with_daemon else None
     )
+    if daemon is not None:
+        # One process, one GIL: a request waiting for it behind the daemon's batch (a third of
+        # a CPU-second for a thousand devices) waits up to the switch interval at each of its
+        # handoffs; 1 ms instead of 5 keeps that wait under the API's p99 (issue 16).
+        sys.setswitchinterval(0.001)
 
     def request_exit() -> None:
         server.force_exit = server.should_exit  # a second signal: stop waiting for clients
@@ -117,9 +123,16 @@ async def run_daemon(settings: Settings, engine: Engine) -> None:
     await daemon.stop()
 
 
+def serving_database(settings: Settings) -> Engine:
+    """open_database, then every wait on the server bounded: a stalled one fails, not hangs."""
+    engine = open_database(settings)
+    db_guard.bound(engine, settings.db_timeout_s)
+    return engine
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """API and daemon in one process."""
-    engine = open_database(settings)
+    engine = serving_database(settings)
     ensure_admin_token(settings, engine)
     load_channels_file(make_sessionmaker(engine), settings)
     asyncio.run(serve(settings, engine, with_daemon=True))
@@ -128,7 +141,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     """The API alone."""
-    engine = open_database(settings)
+    engine = serving_database(settings)
     ensure_admin_token(settings, engine)
     asyncio.run(serve(settings, engine, with_daemon=False))
     return 0
@@ -136,7 +149,7 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
     """The daemon alone."""
-    engine = open_database(settings)
+    engine = serving_database(settings)
     load_channels_file(make_sessionmaker(engine), settings)
     asyncio.run(run_daemon(settings, engine))
     return 0

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from collectors import icmp
 from collectors.guard import NOT_ALLOWED, ProbeGuard
+from daemon import sharding
 from daemon.observe import DeviceResult, Outcome, apply_ping_results
 from ipam import models as m
 from ipam.db import transaction
@@ -31,6 +32,8 @@ class Target:
     name: str | None
     address: str | None
     seen_elsewhere: bool
+    node_id: uuid.UUID | None = None  # the shard key: one node's devices stay together
+    group: str | None = None  # the device's poller group, else its node's
 
 
 def probe_address(device: m.Device, observation: m.DeviceObservation | None) -> str | None:
@@ -69,10 +72,29 @@ def icmp_targets(session: Session, now: datetime, settings: Settings) -> list[Ta
     ).unique()
     return [
         Target(
-            device.id, device.name, probe_address(device, obs), _seen_elsewhere(obs, now, settings)
+            device.id,
+            device.name,
+            probe_address(device, obs),
+            _seen_elsewhere(obs, now, settings),
+            device.node_id,
+            device.poller_group or device.node.poller_group,
         )
         for device, obs in rows
     ]
+
+
+def _shard_terms(target: Target) -> tuple[uuid.UUID, str, str | None, str | None]:
+    return target.device_id, str(target.node_id), target.group, target.address
+
+
+async def my_share(
+    collector: str, targets: list[Target], now: datetime, interval_s: float
+) -> list[Target]:
+    """This daemon's leased share when it is one of several (daemon/sharding.py), else all."""
+    shard = sharding.CURRENT.get()
+    if shard is None:
+        return targets
+    return await asyncio.to_thread(shard.take, collector, targets, _shard_terms, now, interval_s)
 
 
 def _verdict(target: Target, observation: icmp.PingObservation | None) -> DeviceResult:
@@ -111,6 +133,7 @@ async def poll_icmp(
 
     # Database work runs in a thread: the event loop stays free for the probes and the API.
     targets = await asyncio.to_thread(read)
+    targets = await my_share("icmp", targets, now, settings.icmp_interval_s)
     probed = [t for t in targets if t.address is not None]
     observations = await icmp.collect(
         [t.address for t in probed if t.address is not None],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -16,6 +18,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.errors import CollectorError
+from daemon import sharding
+from ipam import db_guard
 from ipam import models as m
 from ipam.db import make_sessionmaker, transaction
 from ipam.settings import Settings
@@ -25,6 +29,9 @@ log = logging.getLogger("meshkeeper.daemon")
 Job = Callable[[sessionmaker[Session], Settings], Awaitable[Any]]
 DATABASE_ERRORS = (OperationalError, PoolTimeout, DBAPIError, ConnectionError, OSError)
 MAX_BACKOFF_S = 60.0
+# A batch's statement may wait this long on the server (a request waits MESHKEEPER_DB_TIMEOUT_S):
+# applying a thousand devices' observations is one statement.
+BATCH_PATIENCE_S = 30.0
 
 
 def database_unreachable(exc: BaseException) -> bool:
@@ -66,6 +73,8 @@ class Daemon:
         self.failing: set[str] = set()
         self.database_down = False
         self.backoff: dict[str, float] = {}
+        # This process as one of several pollers: sharded collectors poll only its share.
+        self.shard = sharding.Shard.from_settings(settings, self.sessions)
 
     def start(self) -> None:
         """Schedule every enabled job; the first runs come within the jitter window."""
@@ -87,6 +96,15 @@ class Daemon:
                 next_run_time=now + timedelta(seconds=1),
                 misfire_grace_time=max(1, int(interval)),
             )
+        self.scheduler.add_job(
+            self._beat,
+            "interval",
+            seconds=self.shard.heartbeat_s,
+            id="heartbeat",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=now,
+        )
         if not self.settings.probe_networks:
             log.warning(
                 "MESHKEEPER_PROBE_NETWORKS is empty: monitoring sends no packet anywhere "
@@ -123,16 +141,45 @@ class Daemon:
         task = asyncio.current_task()
         if task is not None:
             self.running.add(task)
+        patience = db_guard.PATIENCE.set(BATCH_PATIENCE_S)
         try:
+            guard = db_guard.guard_of(self.engine)
+            if guard is not None and guard.stalled:
+                raise db_guard.DatabaseStalled("database stalled: not answering")
             return await self._run_locked(name)
         except DATABASE_ERRORS as exc:
             self._database_failed(name, exc)
             return None
         finally:
+            db_guard.PATIENCE.reset(patience)
             if task is not None:
                 self.running.discard(task)
 
+    async def _beat(self) -> None:
+        """Say this poller is alive; an outage is logged by the jobs, not every beat."""
+        with contextlib.suppress(*DATABASE_ERRORS):
+            await asyncio.to_thread(self.shard.beat, utcnow())
+
+    async def _run_sharded(self, name: str) -> Any:
+        """A sharded collector: every daemon runs it, each on the share it leases."""
+        job, interval = self.jobs[name]
+        await asyncio.to_thread(self.shard.beat, utcnow())
+        self._database_back()
+        await asyncio.to_thread(self._claim_cycle, name, interval, shared=True)
+        token = sharding.CURRENT.set(self.shard)
+        started = time.monotonic()
+        try:
+            result = await self._timed(name, job)
+        finally:
+            sharding.CURRENT.reset(token)
+        took = time.monotonic() - started
+        targets = int(getattr(result, "devices", 0) or 0)
+        await asyncio.to_thread(self.shard.cycle_done, utcnow(), took, targets)
+        return result
+
     async def _run_locked(self, name: str) -> Any:
+        if name in sharding.SHARDED:
+            return await self._run_sharded(name)
         job, interval = self.jobs[name]
         key = job_lock_key(name)
         conn = await asyncio.to_thread(self.engine.connect)
@@ -170,8 +217,11 @@ class Daemon:
         finally:
             conn.close()
 
-    def _claim_cycle(self, name: str, interval: float) -> bool:
-        """Start a cycle unless another process started one less than a cycle ago."""
+    def _claim_cycle(self, name: str, interval: float, *, shared: bool = False) -> bool:
+        """Start a cycle unless another process started one less than a cycle ago.
+
+        shared: a sharded collector's cycle, which every daemon runs on its own share.
+        """
         now = self.clock()
         with transaction(self.sessions) as session:
             state = session.get(m.CollectorState, name, with_for_update=True)
@@ -179,7 +229,8 @@ class Daemon:
                 state = m.CollectorState(name=name, runs_total=0, errors_total=0, targets=0)
                 session.add(state)
             elif (
-                state.last_started is not None
+                not shared
+                and state.last_started is not None
                 and interval > 0
                 and now - state.last_started < timedelta(seconds=interval * 0.8)
                 and state.last_finished is not None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from collectors import snmp
 from collectors.guard import ProbeGuard
 from daemon.observe import observations_for
-from daemon.polling import Target, icmp_targets
+from daemon.polling import Target, icmp_targets, my_share
 from ipam import models as m
 from ipam.db import transaction
 from ipam.enums import ObservedStatus as S
@@ -167,6 +167,7 @@ async def poll_snmp(
             return snmp_targets(session, now, settings)
 
     targets, skipped = await asyncio.to_thread(read)
+    targets = await my_share("snmp", targets, now, settings.snmp_interval_s)
     observations = await snmp.collect(
         [
             snmp.SnmpTarget(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from ipam import db_guard
 from ipam.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,19 +70,20 @@ def resolve_database_url(settings: Settings) -> str:
     return ensure_database(admin_url, DATABASE_NAME)
 
 
-def make_engine(url: str, *, pool_size: int = 20) -> Engine:
+def make_engine(url: str, *, pool_size: int = 20, deadline_s: float | None = None) -> Engine:
     """One engine per process; a short connect timeout so an outage fails fast.
 
     The pool (20 + 30 overflow) is larger than the API's 40 worker threads, so a burst waits
     on PostgreSQL's locks, not on the pool; pool_timeout only bounds a pathological queue.
+    With a deadline, no wait on the server lasts longer (ipam/db_guard.py), nor on the pool.
     """
     engine = create_engine(
         normalise_url(url),
         pool_size=pool_size,
         max_overflow=30,
-        pool_timeout=30,
-        connect_args={"connect_timeout": 2},
+        pool_timeout=min(30.0, deadline_s or 30.0),
     )
+    db_guard.install(engine, deadline_s)
     _ping_idle_connections(engine)
     return engine
 
@@ -100,6 +102,10 @@ def _ping_idle_connections(engine: Engine) -> None:
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.errors.ConnectionTimeout as error:
+            # Stalled, not dead: opening another connection would only wait again.
+            db_guard.guard_of(engine).trip(engine)  # type: ignore[union-attr]
+            raise db_guard.DatabaseStalled(str(error)) from error
         except engine.dialect.loaded_dbapi.Error as error:
             # The pool drops this connection and checks out (or opens) another.
             raise exc.DisconnectionError(str(error)) from error

@@ -189,6 +189,8 @@ class Node(Record):
     install_date: Mapped[date | None] = mapped_column(Date)
     abandon_date: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Polled only by the daemons of this group (MESHKEEPER_POLLER_GROUP); None: the default.
+    poller_group: Mapped[str | None] = mapped_column(String(100))
     created: Mapped[datetime] = _created()
     updated: Mapped[datetime] = _updated()
 
@@ -265,6 +267,8 @@ class Device(Record):
     notes: Mapped[str | None] = mapped_column(Text)
     uisp_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     management_address: Mapped[str | None] = mapped_column(INET)
+    # Overrides its node's poller group when set.
+    poller_group: Mapped[str | None] = mapped_column(String(100))
     created: Mapped[datetime] = _created()
     updated: Mapped[datetime] = _updated()
 
@@ -910,3 +914,31 @@ class HistoryRollup(Base):
 
     tier: Mapped[str] = mapped_column(String(20), primary_key=True)
     done_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Poller(Base):
+    """A daemon process that polls a share of the targets (ipam/pollers/leases.py)."""
+
+    __tablename__ = "poller"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    poller_group: Mapped[str | None] = mapped_column(String(100))
+    networks: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_cycle_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_cycle_s: Mapped[float | None] = mapped_column(Float)
+    last_cycle_targets: Mapped[int | None] = mapped_column(Integer)
+
+
+class PollLease(Base):
+    """One collector's target held by one poller until a time (renewed each of its cycles)."""
+
+    __tablename__ = "poll_lease"
+
+    collector: Mapped[str] = mapped_column(String(30), primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), primary_key=True
+    )
+    poller: Mapped[str] = mapped_column(String(200), index=True)
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     nn_assign_psk: str | None = None
     query_psk: str | None = None
 
+    # Longest wait on PostgreSQL for one statement in `run`, `api` and `daemon`; beyond it the
+    # API answers 503 and the daemon backs off (ipam/db_guard.py).
+    db_timeout_s: float = 1.0
+
+    # Several daemons share the targets (daemon/sharding.py): this one's name, its group (it
+    # polls only nodes / devices of that group; unset: those with none), networks it can reach.
+    poller_name: str | None = None
+    poller_group: str | None = None
+    poller_networks: Annotated[list[str], NoDecode] = []
+    poller_heartbeat_s: float = 5.0
+
     # The daemon: one job per collector (0 disables a job).
     icmp_interval_s: float = 60.0
     snmp_interval_s: float = 300.0
@@ -92,7 +103,13 @@ class Settings(BaseSettings):
     history_hourly_days: float = 730.0
     history_rollup_interval_s: float = 300.0
 
-    @field_validator("probe_networks", "webhook_deny_networks", "trusted_proxies", mode="before")
+    @field_validator(
+        "probe_networks",
+        "webhook_deny_networks",
+        "trusted_proxies",
+        "poller_networks",
+        mode="before",
+    )
     @classmethod
     def _split_cidrs(cls, value: object) -> object:
         """Accept 'a/8,b/16' (or whitespace-separated) from the environment."""

@@ -65,6 +65,7 @@ class NodeIn(RecordIn):
     install_date: date | None = None
     abandon_date: date | None = None
     notes: Notes | None = None
+    poller_group: Short | None = None
     buildings: list[Ref] = Field(default_factory=list, max_length=500)
 
 
@@ -82,6 +83,7 @@ class NodeOut(RecordOut):
     install_date: date | None
     abandon_date: date | None
     notes: str | None
+    poller_group: str | None = None
     buildings: list[Ref_]
     installs: list[InstallRef]
     devices: list[Ref_]
@@ -99,6 +101,7 @@ class DeviceIn(RecordIn):
     notes: Notes | None = None
     uisp_id: Short | None = None
     management_address: IpAddress | None = None
+    poller_group: Short | None = None
 
 
 class SectorIn(DeviceIn):
@@ -129,6 +132,7 @@ class DeviceOut(RecordOut):
     notes: str | None
     uisp_id: str | None
     management_address: str | None
+    poller_group: str | None = None
     observed: dict[str, Any] | None = None
     # Read through from the node (MeshDB's DeviceSerializer); an access point has its own.
     latitude: float | None = None

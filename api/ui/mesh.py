@@ -18,6 +18,7 @@ from ipam import models as m
 from ipam.errors import NotFound
 from ipam.numbering import addressing
 from ipam.observed.health import node_health, one_device
+from ipam.observed.snapshot import filled
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -45,7 +46,7 @@ def node_page(
         request,
         "node.html",
         node=node,
-        health=node_health(session, nn),
+        health=filled(session, node_health(session, nn)),
         addresses=addressing.addresses_for(nn).to_dict(),
         graph=_graph(request, session, nn),
         history=history_rows(session, "nodes", uuid.UUID(str(node["id"])))[-10:],
@@ -73,7 +74,7 @@ def device_page(
         request,
         "device.html",
         device=device,
-        health=one_device(session, device_id),
+        health=filled(session, one_device(session, device_id)),
         links=links,
         history=history_rows(session, "devices", device_id)[-10:],
     )

@@ -22,6 +22,7 @@ from ipam.enums import TokenRole
 from ipam.errors import DomainError, NotFound
 from ipam.numbering import addressing, nn_assign
 from ipam.records import edits
+from ipam.observed.snapshot import filled
 from ipam.records.changes import KINDS, count, family, jsonable
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -70,7 +71,7 @@ def load_record(session: Any, resource: str, key: str) -> dict[str, Any]:
     obj = session.scalars(select(model).where(model.id == record_id)).unique().first()
     if obj is None:
         raise NotFound(f"no {KINDS[resource].singular} {key}", field="id")
-    return serialize.render(session, resource, [obj])[0]
+    return filled(session, serialize.render(session, resource, [obj])[0])
 
 
 def history_rows(session: Any, resource: str, record_id: uuid.UUID) -> list[dict[str, Any]]:

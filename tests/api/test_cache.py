@@ -44,3 +44,50 @@ def test_every_caller_is_still_checked(api):
     assert api.get("/api/v1/nodes/79/", role=None).status_code == 401
     assert api.get("/api/v1/nodes/79/", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert api.get("/api/v1/nodes/79/", role="read_only").status_code == 200
+
+
+def test_a_poll_keeps_the_record_part_and_fills_what_the_rows_hold(api, sessions):
+    from ipam import models as m
+    from ipam.records.changes import jsonable
+
+    node = api.create("nodes", {"network_number": 81, "status": "Active"})
+    device = api.create("devices", {"node": node["id"], "name": "omni"})
+    start = datetime.now(UTC).replace(microsecond=123456)
+    _poll(sessions, device["id"], 2.5, start)
+    cache = api.client.app.state.response_cache
+    body = api.get(f"/api/v1/devices/{device['id']}/").json()
+    stored = dict(cache._entries)
+    with transaction(sessions) as session:
+        row = session.get(m.DeviceObservation, uuid.UUID(device["id"]))
+        expected = {
+            "status": "up",
+            "since": jsonable(row.since),
+            "first_seen": jsonable(row.first_seen),
+            "last_seen": jsonable(row.last_seen),
+            "rtt_ms": {"min": 2.5, "avg": 2.5, "max": 2.5},
+            "packet_loss": 0.0,
+            "address": "127.0.0.9",
+            "uptime_s": None,
+            "firmware": None,
+            "model": None,
+            "last_error": None,
+        }
+    assert body["observed"] == expected
+    # The stored record part names the observation instead of holding it.
+    assert all(b'"$observed":"device:' in part for _, part in stored.values())
+    _poll(sessions, device["id"], 7.0, start + timedelta(minutes=1))
+    assert api.get(f"/api/v1/devices/{device['id']}/").json()["observed"]["rtt_ms"]["avg"] == 7.0
+    assert dict(cache._entries) == stored  # a poll recomputed no record answer
+    health = api.get(f"/api/v1/devices/{device['id']}/health/").json()
+    assert health["address"] == "127.0.0.9" and health["rtt_ms"]["avg"] == 7.0
+
+
+def test_a_write_answers_with_the_observed_block(api, sessions):
+    node = api.create("nodes", {"network_number": 82, "status": "Active"})
+    device = api.create("devices", {"node": node["id"], "name": "omni"})
+    assert device["observed"]["status"] == "pending"
+    _poll(sessions, device["id"], 3.0, datetime.now(UTC))
+    changed = api.patch(f"/api/v1/devices/{device['id']}/", json={"name": "omni-2"})
+    assert changed.status_code == 200
+    assert changed.json()["observed"]["rtt_ms"]["avg"] == 3.0
+    assert api.get("/api/v1/nodes/82/").json()["observed"]["status"] == "up"

@@ -172,7 +172,9 @@ async def test_jobs_are_coalesced_single_instance_and_jittered(settings, db):
     daemon.start()
     try:
         jobs = {j.id: j for j in daemon.scheduler.get_jobs()}
-        assert set(jobs) == {"icmp", "webhooks"}  # an interval of 0 disables a job
+        # An interval of 0 disables a job; the poller's heartbeat always runs (sharding).
+        assert set(jobs) == {"icmp", "webhooks", "heartbeat"}
+        assert jobs["heartbeat"].trigger.interval == timedelta(seconds=settings.poller_heartbeat_s)
         for name, interval in (("icmp", INTERVAL), ("webhooks", 5.0)):
             job_ = jobs[name]
             assert (job_.coalesce, job_.max_instances) == (True, 1)

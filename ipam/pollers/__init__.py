@@ -1,0 +1,1 @@
+"""Several daemons sharing the targets: who may poll what, and leases on what each polls."""
