@@ -21,8 +21,8 @@ from ipam import models as m
 from ipam.enums import TokenRole
 from ipam.errors import DomainError, NotFound
 from ipam.numbering import addressing, nn_assign
-from ipam.records import edits
 from ipam.observed.snapshot import filled
+from ipam.records import edits
 from ipam.records.changes import KINDS, count, family, jsonable
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
