@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api import serialize
 from api.resources import RESOURCES
+from ipam.observed.snapshot import filled
 from ipam.records.changes import KINDS
 
 
@@ -39,7 +40,8 @@ def record_as_get(session: Session, resource: str, subject_id: str) -> dict[str,
     obj = session.scalars(select(model).where(model.id == record_id)).unique().first()
     if obj is None:
         return None
-    shown = serialize.render(session, resource, [obj])[0]
+    # Observed state stands as markers in a rendered record (api/cache.py): read it now.
+    shown = filled(session, serialize.render(session, resource, [obj])[0])
     result: dict[str, Any] = _adapter(resource).dump_python(
         _adapter(resource).validate_python(shown), mode="json"
     )

@@ -10,8 +10,6 @@ A stalled server (ipam/db_guard.py) is not retried: a second wait would only dou
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 RETRY = "meshkeeper.retry_read"
@@ -29,16 +27,20 @@ class RetryReads:
             await self.app(scope, receive, send)
             return
         state = dict(scope.get("state") or {})
-        first: dict[str, Any] = {**scope, "state": dict(state)}
+        # The same scope both times (reset in between): the router names the matched route in
+        # it, and outer middleware (api/metrics.py counts by route template) reads it there.
+        scope["state"] = dict(state)
         dropped = False
 
         async def first_send(message: Message) -> None:
             nonlocal dropped
-            if message["type"] == "http.response.start" and first.get(RETRY):
+            if message["type"] == "http.response.start" and scope.get(RETRY):
                 dropped = True
             if not dropped:
                 await send(message)
 
-        await self.app(first, receive, first_send)
+        await self.app(scope, receive, first_send)
         if dropped:
-            await self.app({**scope, "state": dict(state)}, receive, send)
+            scope["state"] = dict(state)
+            scope.pop(RETRY, None)
+            await self.app(scope, receive, send)

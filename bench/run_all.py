@@ -221,6 +221,7 @@ def incidents(doc: dict[str, Any]) -> list[Row]:
         ours = f"{_s(data['ours_ms'], 'ms', 1)} -> {data['incidents']} incidents"
         peer = _s(data["peer_ms"], "ms", 1)
         rows.append((work, ours, "networkx from scratch", peer, _ratio(data["ratio"])))
+    return rows
 
 
 def history(doc: dict[str, Any]) -> list[Row]:

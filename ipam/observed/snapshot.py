@@ -177,5 +177,5 @@ def read_for(session: Session, body: bytes) -> Snapshot:
 
 def filled(session: Session, value: Any) -> Any:
     """A value holding markers (a record or health answer) with its observed parts read now."""
-    body = json.dumps(jsonable(value), separators=(",", ":")).encode()
+    body = json.dumps(value, separators=(",", ":"), default=jsonable).encode()
     return json.loads(read_for(session, body).fill(body)) if has_markers(body) else value

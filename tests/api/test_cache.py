@@ -68,13 +68,18 @@ def test_a_poll_keeps_the_record_part_and_fills_what_the_rows_hold(api, sessions
             "packet_loss": 0.0,
             "address": "127.0.0.9",
             "uptime_s": None,
-            "firmware": None,
-            "model": None,
             "last_error": None,
+            # No source has named a model or firmware yet (issue 14: each source kept apart).
+            "model": None,
+            "model_source": None,
+            "models": {"uisp": None, "snmp": None, "snmp_object": None},
+            "firmware": None,
+            "firmware_source": None,
+            "firmwares": {"uisp": None, "snmp": None},
         }
     assert body["observed"] == expected
     # The stored record part names the observation instead of holding it.
-    assert all(b'"$observed":"device:' in part for _, part in stored.values())
+    assert all(b'"$observed":"device:' in part for _, part, _etag in stored.values())
     _poll(sessions, device["id"], 7.0, start + timedelta(minutes=1))
     assert api.get(f"/api/v1/devices/{device['id']}/").json()["observed"]["rtt_ms"]["avg"] == 7.0
     assert dict(cache._entries) == stored  # a poll recomputed no record answer
