@@ -19,7 +19,7 @@ import httpx
 from anyio import to_thread
 from sqlalchemy.orm import Session, sessionmaker
 
-from daemon.webhooks import Claim, Outcome, Route, deliver_once
+from daemon.webhooks import Claim, Outcome, Route, attempt_fields, deliver_once
 from ipam import models as m
 from ipam.db import transaction
 from ipam.incidents import channels, summary
@@ -53,16 +53,7 @@ async def send(client: httpx.AsyncClient, claim: Claim, deny: Sequence[Network] 
 
 
 def _log_row(claim: Claim, outcome: Outcome, at: datetime) -> m.NotificationDelivery:
-    return m.NotificationDelivery(
-        channel_id=claim.webhook_id,
-        event_id=claim.event["id"],
-        attempt=claim.attempt,
-        at=at,
-        status_code=outcome.status_code,
-        error=outcome.error,
-        duration_ms=outcome.duration_ms,
-        delivered=outcome.ok,
-    )
+    return m.NotificationDelivery(channel_id=claim.webhook_id, **attempt_fields(claim, outcome, at))
 
 
 def route(hold_s: float = 0.0) -> Route:

@@ -281,17 +281,21 @@ async def post(client: httpx.AsyncClient, claim: Claim, deny: Sequence[Network] 
     return Outcome(status, error[:500] if error else None, duration)
 
 
+def attempt_fields(claim: Claim, outcome: Outcome, at: datetime) -> dict[str, Any]:
+    """The columns every delivery log row has (ipam.models.DeliveryAttempt)."""
+    return {
+        "event_id": claim.event["id"],
+        "attempt": claim.attempt,
+        "at": at,
+        "status_code": outcome.status_code,
+        "error": outcome.error,
+        "duration_ms": outcome.duration_ms,
+        "delivered": outcome.ok,
+    }
+
+
 def _webhook_log(claim: Claim, outcome: Outcome, at: datetime) -> m.WebhookDelivery:
-    return m.WebhookDelivery(
-        webhook_id=claim.webhook_id,
-        event_id=claim.event["id"],
-        attempt=claim.attempt,
-        at=at,
-        status_code=outcome.status_code,
-        error=outcome.error,
-        duration_ms=outcome.duration_ms,
-        delivered=outcome.ok,
-    )
+    return m.WebhookDelivery(webhook_id=claim.webhook_id, **attempt_fields(claim, outcome, at))
 
 
 def _record(

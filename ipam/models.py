@@ -648,7 +648,29 @@ class DriftFinding(Base):
     __table_args__ = (Index("uq_drift_finding_kind_subject", "kind", "subject", unique=True),)
 
 
-class Webhook(Base):
+class DeliveryState:
+    """Where a subscriber (webhook or notification channel) stands in the outbox."""
+
+    # The last event id it has been sent (or skipped as not matching).
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryAttempt:
+    """One attempt to send one event to one subscriber, as its log keeps it."""
+
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Webhook(DeliveryState, Base):
     """A subscription: events of these types POSTed, signed, to this URL, in order."""
 
     __tablename__ = "webhook"
@@ -665,16 +687,11 @@ class Webhook(Base):
     headers: Mapped[dict[str, str]] = mapped_column(
         JSONB, nullable=False, server_default="{}", default=dict
     )
-    # The last event id this subscription has delivered (or skipped as not matching).
-    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
-    paused: Mapped[bool] = mapped_column(Boolean, default=False)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created: Mapped[datetime] = _created()
     updated: Mapped[datetime] = _updated()
 
 
-class WebhookDelivery(Base):
+class WebhookDelivery(DeliveryAttempt, Base):
     """One attempt to deliver one event to one subscription."""
 
     __tablename__ = "webhook_delivery"
@@ -683,13 +700,6 @@ class WebhookDelivery(Base):
     webhook_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("webhook.id", ondelete="CASCADE"), index=True
     )
-    event_id: Mapped[int] = mapped_column(BigInteger)
-    attempt: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(String(500))
-    duration_ms: Mapped[float | None] = mapped_column(Float)
-    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CollectorState(Base):
@@ -816,7 +826,7 @@ class Silence(Base):
     __table_args__ = (Index("ix_silence_subject", "scope", "subject_id", "until"),)
 
 
-class NotificationChannel(Base):
+class NotificationChannel(DeliveryState, Base):
     """An Apprise URL that gets readable messages about the events its filter lets through."""
 
     __tablename__ = "notification_channel"
@@ -835,16 +845,11 @@ class NotificationChannel(Base):
     daily_summary: Mapped[bool] = mapped_column(Boolean, default=False)
     # "api" or "file": channels from MESHKEEPER_NOTIFICATIONS_FILE are replaced at each start.
     source: Mapped[str] = mapped_column(String(10), default="api")
-    # Delivery state, the same as a webhook's (daemon/webhooks.py delivers both).
-    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
-    paused: Mapped[bool] = mapped_column(Boolean, default=False)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created: Mapped[datetime] = _created()
     updated: Mapped[datetime] = _updated()
 
 
-class NotificationDelivery(Base):
+class NotificationDelivery(DeliveryAttempt, Base):
     """One attempt to send one event's message to one channel."""
 
     __tablename__ = "notification_delivery"
@@ -853,13 +858,6 @@ class NotificationDelivery(Base):
     channel_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("notification_channel.id", ondelete="CASCADE"), index=True
     )
-    event_id: Mapped[int] = mapped_column(BigInteger)
-    attempt: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(String(500))
-    duration_ms: Mapped[float | None] = mapped_column(Float)
-    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 # --- Measurement history (why BRIN-indexed tables and no foreign key: ipam/observed/history.py) ---
