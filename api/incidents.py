@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from sqlalchemy import func, select
 
 from api.deps import DbSession, Reader, Writer
-from api.resources import DEFAULT_PAGE_SIZE, ERRORS, MAX_PAGE_SIZE, page_links
+from api.resources import DEFAULT_PAGE_SIZE, ERRORS, MAX_PAGE_SIZE, page_links, page_of
 from ipam import models as m
 from ipam.enums import SilenceScope, Subject
 from ipam.errors import Invalid, NotFound
@@ -70,17 +70,11 @@ def list_outages(
         stmt = stmt.where(m.Outage.ended_at.is_(None) | (m.Outage.ended_at >= since))
     if until is not None:
         stmt = stmt.where(m.Outage.started_at <= until)
-    total = count(session, stmt)
-    rows = session.scalars(
-        stmt.order_by(m.Outage.started_at.desc(), m.Outage.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
     now = datetime.now(UTC)
-    return {
-        **page_links(request, page, page_size, total),
-        "results": [_outage(r, now) for r in rows],
-    }
+    stmt = stmt.order_by(m.Outage.started_at.desc(), m.Outage.id.desc())
+    return page_of(
+        request, session, stmt, page, page_size, lambda rows: [_outage(r, now) for r in rows]
+    )
 
 
 @router.get("/incidents/", summary="Incidents: outages explained by one failure")
@@ -98,14 +92,14 @@ def list_incidents(
         stmt = stmt.where(
             m.Incident.ended_at.is_(None) if open else m.Incident.ended_at.is_not(None)
         )
-    total = count(session, stmt)
-    rows = session.scalars(
-        stmt.order_by(m.Incident.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    return {
-        **page_links(request, page, page_size, total),
-        "results": [incident_body(r, open=r.ended_at is None) for r in rows],
-    }
+    return page_of(
+        request,
+        session,
+        stmt.order_by(m.Incident.id.desc()),
+        page,
+        page_size,
+        lambda rows: [incident_body(r, open=r.ended_at is None) for r in rows],
+    )
 
 
 @router.get("/incidents/{incident_id}/", summary="One incident and its outages")
@@ -213,14 +207,10 @@ def list_silences(
     stmt = select(m.Silence)
     if active:
         stmt = stmt.where(m.Silence.until > func.now())
-    total = count(session, stmt)
-    rows = session.scalars(
-        stmt.order_by(m.Silence.until, m.Silence.id).offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    return {
-        **page_links(request, page, page_size, total),
-        "results": [silences.shape(r) for r in rows],
-    }
+    stmt = stmt.order_by(m.Silence.until, m.Silence.id)
+    return page_of(
+        request, session, stmt, page, page_size, lambda rows: [silences.shape(r) for r in rows]
+    )
 
 
 @router.delete("/silences/{silence_id}/", status_code=204, summary="End a silence")

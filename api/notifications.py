@@ -6,10 +6,10 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.deps import Admin, DbSession
-from api.resources import DEFAULT_PAGE_SIZE, ERRORS, MAX_PAGE_SIZE, page_links
+from api.resources import DEFAULT_PAGE_SIZE, ERRORS, MAX_PAGE_SIZE, page_of
 from ipam import models as m
 from ipam.incidents import channels
 from ipam.incidents.channels import ChannelSpec
@@ -53,14 +53,8 @@ def list_channels(
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> Any:
     """Every channel, by name, the file's and the API's."""
-    total = session.scalar(select(func.count()).select_from(m.NotificationChannel)) or 0
-    rows = session.scalars(
-        select(m.NotificationChannel)
-        .order_by(m.NotificationChannel.name)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return {**page_links(request, page, page_size, total), "results": [shape(r) for r in rows]}
+    stmt = select(m.NotificationChannel).order_by(m.NotificationChannel.name)
+    return page_of(request, session, stmt, page, page_size, lambda rows: [shape(r) for r in rows])
 
 
 @router.get("/channels/{channel_id}/", summary="One notification channel")

@@ -4,6 +4,7 @@
 # from the annotations of the functions this factory defines.
 
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -135,15 +136,33 @@ def _page_url(request: Request, page: int) -> str:
     return str(request.url.include_query_params(page=page))
 
 
+def page_of(
+    request: Request,
+    session: Any,
+    stmt: Select[Any],
+    page: int,
+    page_size: int,
+    shape: Callable[[Sequence[Any]], list[Any]],
+) -> dict[str, Any]:
+    """One page of a select's rows, shaped, in Django REST framework's page shape."""
+    page_size = min(page_size, MAX_PAGE_SIZE)
+    total = count(session, stmt)
+    rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).unique().all()
+    return {**page_links(request, page, page_size, total), "results": shape(rows)}
+
+
 def paginate(
     request: Request, session: Any, stmt: Select[Any], resource: str, page: int, page_size: int
 ) -> dict[str, Any]:
     """Run a select one page at a time and answer in MeshDB's page shape."""
-    page_size = min(page_size, MAX_PAGE_SIZE)
-    total = count(session, stmt)
-    rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).unique().all()
-    results = serialize.render(session, resource, rows)
-    return {**page_links(request, page, page_size, total), "results": results}
+    return page_of(
+        request,
+        session,
+        stmt,
+        page,
+        page_size,
+        lambda rows: serialize.render(session, resource, rows),
+    )
 
 
 def page_links(request: Request, page: int, page_size: int, total: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -9,13 +10,17 @@ from pydantic import TypeAdapter
 
 from api.cache import cached_json
 from api.deps import DbSession, Reader
-from api.resources import DEFAULT_PAGE_SIZE, ERRORS, MAX_PAGE_SIZE, page_links
+from api.resources import DEFAULT_PAGE_SIZE, ERRORS, MAX_PAGE_SIZE, page_of
 from ipam.enums import SubnetStatus
-from ipam.records.changes import count
 from ipam.routing import queries
 
 router = APIRouter(prefix="/api/v1", tags=["routing"], responses=ERRORS)
 ANSWER: TypeAdapter[Any] = TypeAdapter(dict[str, Any])
+
+
+def _each(row: Callable[[Any], dict[str, Any]]) -> Callable[[Sequence[Any]], list[Any]]:
+    """A page's shaping: each row by itself."""
+    return lambda rows: [row(r) for r in rows]
 
 
 @router.get("/subnets/", summary="Announced prefixes and their state against the records")
@@ -33,12 +38,7 @@ def subnets(
 
     def compute() -> dict[str, Any]:
         stmt = queries.subnets(status.value if status else None, network_number, prefix)
-        total = count(session, stmt)
-        rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).all()
-        return {
-            **page_links(request, page, page_size, total),
-            "results": [queries.subnet_row(row) for row in rows],
-        }
+        return page_of(request, session, stmt, page, page_size, _each(queries.subnet_row))
 
     return cached_json(request, session, ANSWER, compute)
 
@@ -57,12 +57,7 @@ def routers(
 
     def compute() -> dict[str, Any]:
         stmt = queries.routers(mapped, visible)
-        total = count(session, stmt)
-        rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size)).all()
-        return {
-            **page_links(request, page, page_size, total),
-            "results": [queries.router_row(row) for row in rows],
-        }
+        return page_of(request, session, stmt, page, page_size, _each(queries.router_row))
 
     return cached_json(request, session, ANSWER, compute)
 

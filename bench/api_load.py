@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
+from bench.loadgen import measure  # noqa: E402
 from bench.stack import REPO, cpu_seconds, fresh_database, served, shared_data  # noqa: E402
 from ipam import models as m  # noqa: E402
 from ipam.db import make_sessionmaker, transaction  # noqa: E402
@@ -73,15 +73,7 @@ def scenarios(nns: list[int], pages: int, quick: bool) -> list[dict[str, Any]]:
 def load(url: str, token: str, paths: list[str], rate: float, duration: float) -> dict[str, Any]:
     """Run the load generator in its own process and read its figures."""
     spec = {"url": url, "token": token, "paths": paths, "rate": rate, "duration": duration}
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "loadgen.py"), json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        timeout=duration * 10 + 120,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-2000:])
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return measure(spec)
 
 
 def warm_up(url: str, token: str, paths: list[str]) -> float:

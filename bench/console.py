@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
+from bench.loadgen import measure  # noqa: E402
 from bench.stack import REPO, fresh_database, served, shared_data  # noqa: E402
 from ipam import models as m  # noqa: E402
 from ipam.db import make_sessionmaker, transaction  # noqa: E402
@@ -31,16 +31,7 @@ PASSWORD = "benchmark password"
 
 
 def _load(url: str, paths: list[str], rate: float, duration: float, **auth: Any) -> dict[str, Any]:
-    spec = {"url": url, "paths": paths, "rate": rate, "duration": duration, **auth}
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "loadgen.py"), json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        timeout=duration * 10 + 120,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return measure({"url": url, "paths": paths, "rate": rate, "duration": duration, **auth})
 
 
 def _pairs(session: Any) -> list[tuple[str, list[str], list[str]]]:

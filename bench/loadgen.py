@@ -107,6 +107,22 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run this generator in a process of its own (not the measured one's CPU); its figures."""
+    import subprocess
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=float(spec["duration"]) * 10 + 120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def main() -> None:
     """Read the spec from argv, run, print the JSON line."""
     print(json.dumps(asyncio.run(run(json.loads(sys.argv[1])))))
