@@ -16,6 +16,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 
 from cli import people
+from cli.child_daemon import WITH_PARENT, ChildDaemon, exit_with_parent
 from cli.csv_files import cli_export, cli_import
 from cli.meshdb_import import import_meshdb
 from collectors.errors import CollectorError
@@ -59,37 +60,31 @@ def ensure_admin_token(settings: Settings, engine: Engine) -> None:
 
 
 async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> None:
-    """Serve the HTTP API (and the daemon beside it) until SIGTERM or SIGINT."""
+    """Serve the HTTP API (and the daemon beside it, as a child process) until SIGTERM or SIGINT."""
     import uvicorn
 
     from api.app import create_app
-    from api.record_shapes import record_as_get
     from api.serving import server_config
 
     server = uvicorn.Server(server_config(create_app(settings, engine), settings))
     # The signals are ours: uvicorn's own handling re-raises SIGTERM once it has stopped,
     # which kills the process before the daemon below finishes the batch in hand.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    daemon = (
-        Daemon(settings, engine, default_jobs(settings, record_as_get)) if with_daemon else None
-    )
-    if daemon is not None:
-        # One process, one GIL: a request waiting for it behind the daemon's batch (a third of
-        # a CPU-second for a thousand devices) waits up to the switch interval at each of its
-        # handoffs; 1 ms instead of 5 keeps that wait under the API's p99 (issue 16).
-        sys.setswitchinterval(0.001)
+    # A process of its own, not a task on this loop: a cycle's Python work (a third of a
+    # CPU-second for a thousand devices) under the API's GIL cost its p99 a second (issue 16).
+    daemon = ChildDaemon(engine.url.render_as_string(hide_password=False)) if with_daemon else None
 
     def request_exit() -> None:
         server.force_exit = server.should_exit  # a second signal: stop waiting for clients
         server.should_exit = True
         if daemon is not None:
-            daemon.pause()  # no new batch while the clients finish
+            daemon.terminate()  # no new batch while the clients finish
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, request_exit)
     if daemon is not None:
-        daemon.start()
+        await daemon.start()
     watchdog = asyncio.create_task(systemd.watchdog())
     log.info("serving on http://%s:%s", settings.http_host, settings.http_port)
     systemd.notify("READY=1")
@@ -102,8 +97,8 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
             await daemon.stop()
 
 
-async def run_daemon(settings: Settings, engine: Engine) -> None:
-    """The daemon alone, until SIGTERM or SIGINT; the batch in hand finishes first."""
+async def run_daemon(settings: Settings, engine: Engine, *, with_parent: bool = False) -> None:
+    """The daemon, until SIGTERM or SIGINT (the batch in hand finishes) or its parent's end."""
     # Imported here: only webhook delivery needs the API's record shapes (and FastAPI).
     from api.record_shapes import record_as_get
 
@@ -112,13 +107,17 @@ async def run_daemon(settings: Settings, engine: Engine) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if with_parent:
+        exit_with_parent()
     daemon.start()
     watchdog = asyncio.create_task(systemd.watchdog())
-    systemd.notify("READY=1")
+    if not with_parent:
+        systemd.notify("READY=1")  # under `run`, the parent speaks for both
     log.info("daemon running: %s", ", ".join(default_jobs(settings)))
     await stop.wait()
     log.info("stopping: finishing the batch in hand")
-    systemd.notify("STOPPING=1")
+    if not with_parent:
+        systemd.notify("STOPPING=1")
     watchdog.cancel()
     await daemon.stop()
 
@@ -131,10 +130,9 @@ def serving_database(settings: Settings) -> Engine:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    """API and daemon in one process."""
+    """API and daemon in one command (the daemon a child process, cli/child_daemon.py)."""
     engine = serving_database(settings)
     ensure_admin_token(settings, engine)
-    load_channels_file(make_sessionmaker(engine), settings)
     asyncio.run(serve(settings, engine, with_daemon=True))
     return 0
 
@@ -149,9 +147,11 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
     """The daemon alone."""
+    # Polling is batch work: on a shared box the API's requests should get the CPU first.
+    os.nice(settings.daemon_nice)
     engine = serving_database(settings)
     load_channels_file(make_sessionmaker(engine), settings)
-    asyncio.run(run_daemon(settings, engine))
+    asyncio.run(run_daemon(settings, engine, with_parent=args.with_parent))
     return 0
 
 
@@ -262,10 +262,12 @@ def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="meshkeeper", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="API and daemon in one process").set_defaults(func=cmd_run)
+    sub.add_parser("run", help="the API and the daemon together").set_defaults(func=cmd_run)
     sub.add_parser("api", help="the HTTP API alone").set_defaults(func=cmd_api)
     sub.add_parser("migrate", help="migrate the database to head").set_defaults(func=cmd_migrate)
-    sub.add_parser("daemon", help="the daemon alone").set_defaults(func=cmd_daemon)
+    daemon = sub.add_parser("daemon", help="the daemon alone")
+    daemon.add_argument(WITH_PARENT, action="store_true", help=argparse.SUPPRESS)
+    daemon.set_defaults(func=cmd_daemon)
     poll = sub.add_parser("poll", help="run one collection cycle and print a summary")
     poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     poll.add_argument("--collector", choices=["icmp", "snmp", "uisp", "routing"])

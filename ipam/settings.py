@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     poller_networks: Annotated[list[str], NoDecode] = []
     poller_heartbeat_s: float = 5.0
 
-    # The daemon: one job per collector (0 disables a job).
+    # The daemon: one job per collector (0 disables a job), at this niceness (nice(1)): polling
+    # is batch work, an operator's request on the same box should get the CPU first.
+    daemon_nice: int = 10
     icmp_interval_s: float = 60.0
     snmp_interval_s: float = 300.0
     uisp_interval_s: float = 300.0

@@ -196,8 +196,14 @@ class Process:
         self.log_path = log
         self._log = log.open("ab")
         command = [str(MESHKEEPER)] if MESHKEEPER.exists() else [sys.executable, "-m", "cli.main"]
+        # A session of its own: close() takes `run`'s child daemon with it.
         self.proc = subprocess.Popen(
-            [*command, *args], env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT
+            [*command, *args],
+            env=env,
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property
@@ -228,8 +234,8 @@ class Process:
 
     def close(self) -> None:
         """Kill it if it still runs, and close its log."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            with suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=10)
+        with suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # and any child it left behind
+        with suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
         self._log.close()

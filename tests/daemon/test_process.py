@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import socket
 import threading
@@ -107,6 +109,41 @@ def test_daemon_sigterm_finishes_the_batch_in_hand_and_exits_zero(
     assert sorted(e["data"]["name"] for e in ups) == ["seed-1", "seed-2", "seed-3"]
 
 
+def daemon_pid(proc: Process) -> int:
+    """The process id of `run`'s daemon, from its log."""
+    proc.wait_log("daemon started as process", timeout=30)
+    return int(re.findall(r"daemon started as process (\d+)", proc.log)[-1])
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_run_restarts_its_daemon_when_it_dies(processes, db, database_url, tmp_path: Path):
+    seed_devices(db, 1)
+    env = meshkeeper_env(database_url, tmp_path, http_port=free_port(), icmp_interval_s=1)
+    run = Process(["run"], env, tmp_path / "run.log")
+    processes.append(run)
+    first = daemon_pid(run)
+    # Niced as it starts: polling is batch work, a request gets the CPU first.
+    wait_for(lambda: os.getpriority(os.PRIO_PROCESS, first) == 10, 15, "the daemon niced")
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: daemon_pid(run) != first, 15, "a new daemon")
+    second = daemon_pid(run)
+    assert "exited with -9; restarting" in run.log
+    runs = (collector_state(db, "icmp") or {}).get("runs_total", 0)
+    wait_for(
+        lambda: (collector_state(db, "icmp") or {}).get("runs_total", 0) > runs, 20, "a new cycle"
+    )
+    run.send(signal.SIGTERM)
+    assert run.wait(timeout=15) == 0, run.log
+    assert not alive(second)
+
+
 class Writer(threading.Thread):
     """Creates devices through the API, one after another, remembering every 201."""
 
@@ -172,8 +209,11 @@ def test_run_killed_mid_cycle_loses_nothing_and_duplicates_nothing(
     writer.start()
     wait_for(lambda: len(writer.created) >= 3, 20, "writes to go through")
     wait_for(lambda: mid_cycle(db), 20, "a cycle in hand")
+    child = daemon_pid(first)
     first.proc.kill()
     assert first.wait(timeout=10) == -signal.SIGKILL
+    # Its daemon (a child process) dies with it: none is left polling beside the next run.
+    wait_for(lambda: not alive(child), 5, "run's daemon to exit with it")
     time.sleep(0.2)
     writer.halt.set()
     writer.join(timeout=10)
