@@ -68,11 +68,11 @@ class Graph:
 
     def summary(self) -> str:
         """The figures in words, for the caption and the SVG's title."""
-        unit = self.metric.unit
+        unit = "\u00a0" + self.metric.unit  # no line break between a number and its unit
         return (
-            f"{self.metric.label}, last 24 hours: min {_num(self.low)} {unit}, "
-            f"average {_num(self.mean)} {unit}, max {_num(self.high)} {unit}, "
-            f"last {_num(self.last)} {unit} at {self.last_at[11:16]} UTC"
+            f"{self.metric.label}, last 24 hours: min {_num(self.low)}{unit}, "
+            f"average {_num(self.mean)}{unit}, max {_num(self.high)}{unit}, "
+            f"last {_num(self.last)}{unit} at {self.last_at[11:16]} UTC"
         )
 
 

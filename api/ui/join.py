@@ -79,6 +79,7 @@ def _page(
         status_code=status_code,
         groups=[(title, [BY_NAME[n] for n in names]) for title, names in GROUPS],
         values=values,
+        labels={f.name: f.label for f in FIELDS},
         messages=by_field(context["errors"]),
         **context,
     )

@@ -79,7 +79,7 @@ def test_a_series_becomes_a_graph_with_its_figures():
     assert g.axis == (0.0, 100.0)
     # Bucket centres: 5 min and 15 min of 1,440 across 600 units; 12:05 is after a gap.
     assert g.line == "M2.1,100.0L6.2,50.0M302.1,75.0h0"
-    assert g.summary() == (
+    assert g.summary().replace("\xa0", " ") == (
         "Packet loss, last 24 hours: min 0.0 %, average 18.8 %, max 100 %, last 25.0 % at 12:00 UTC"
     )
     assert graph({**answer, "points": []}, RTT) is None
@@ -95,7 +95,8 @@ def console(api, db, sessions, settings):
 
 
 def _figures(page: str) -> list[str]:
-    return [html.unescape(c) for c in re.findall(r"<figcaption>(.*?)</figcaption>", page)]
+    found = re.findall(r"<figcaption>(.*?)</figcaption>", page)
+    return [html.unescape(c).replace("\xa0", " ") for c in found]
 
 
 def _node_with_device(api, nn=227, name="nycmesh-227-roof", address="127.0.0.2"):
