@@ -28,6 +28,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
+from sqlalchemy.orm import Session
 
 from api import recaptcha
 from api.deps import DbSession
@@ -233,7 +234,7 @@ def _meshdb_message(payload: dict[str, Any], fields: set[str]) -> str | None:
     return None
 
 
-def _validated(payload: dict[str, Any]) -> JoinIn:
+def validated(payload: dict[str, Any]) -> JoinIn:
     """The body as a JoinIn, or a 400 with MeshDB's message (its form answers 400, not 422)."""
     try:
         return JoinIn.model_validate(payload)
@@ -288,17 +289,24 @@ def submit_join(payload: Annotated[Any, Body()], request: Request, session: DbSe
     if not isinstance(payload, dict) or any(name not in payload for name in REQUIRED):
         raise BadRequest(INCOMPLETE, field="body")
     recaptcha.check(request)  # MeshDB checks the captcha before it reads the fields
-    body = _validated(payload)
-    req = join.JoinRequest(**body.model_dump())
+    result = file_request(session, validated(payload), geocoder_for(request), join.ACTOR)
+    answer = {"detail": FILED, **result.as_json()}
+    return JSONResponse(answer, status_code=201 if result.created else 200)
+
+
+def file_request(
+    session: Session, body: JoinIn, geocoder: join.Geocoder | None, actor: str
+) -> join.JoinResult:
+    """File a validated join request (the API's and the console's form); MeshDB's address 400."""
     try:
-        result = join.submit(session, req, geocoder=geocoder_for(request), actor=join.ACTOR)
+        return join.submit(
+            session, join.JoinRequest(**body.model_dump()), geocoder=geocoder, actor=actor
+        )
     except Invalid as exc:
         if exc.field not in ADDRESS_FIELDS:
             raise
         # MeshDB answers every address it cannot place with one 400 (meshforms shows it).
         raise BadRequest(INVALID_ADDRESS, field=exc.field, errors=_items(exc)) from exc
-    answer = {"detail": FILED, **result.as_json()}
-    return JSONResponse(answer, status_code=201 if result.created else 200)
 
 
 def _items(exc: Invalid) -> list[dict[str, Any]]:

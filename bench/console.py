@@ -3,6 +3,10 @@
 A person signed in (cookie) asks for each page at a fixed rate from the load generator's own
 process; the JSON twin is asked the same way with a token. Target: every page under 100 ms at
 p99 (nycmeshnet/meshdb #213 reports 20 s admin pages). `--quick` uses the test fixture.
+
+The devices on the node and device pages measured have a day of history, as a polled mesh has
+(a ping a minute, SNMP radio figures every 5 minutes, rolled up as the daemon does), so those
+pages draw their graphs (api/ui/graphs.py) from the same tables a live install reads.
 """
 
 from __future__ import annotations
@@ -10,21 +14,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import select, text, update  # noqa: E402
 
+from bench.history import fill_raw  # noqa: E402
 from bench.loadgen import measure  # noqa: E402
 from bench.stack import REPO, fresh_database, served, shared_data  # noqa: E402
+from daemon.observe import DeviceResult, apply_ping_results  # noqa: E402
 from ipam import models as m  # noqa: E402
 from ipam.db import make_sessionmaker, transaction  # noqa: E402
-from ipam.enums import TokenRole  # noqa: E402
+from ipam.enums import ObservedStatus, TokenRole  # noqa: E402
 from ipam.imports.nycmesh_import import import_map  # noqa: E402
+from ipam.observed.history import maintain, tiers  # noqa: E402
 from ipam.records import people  # noqa: E402
+from ipam.settings import Settings  # noqa: E402
 
 TARGET_MS = 100.0
 PASSWORD = "benchmark password"
@@ -32,6 +42,30 @@ PASSWORD = "benchmark password"
 
 def _load(url: str, paths: list[str], rate: float, duration: float, **auth: Any) -> dict[str, Any]:
     return measure({"url": url, "paths": paths, "rate": rate, "duration": duration, **auth})
+
+
+def _polled(engine: Any, sessions: Any, ids: list[uuid.UUID]) -> int:
+    """A day of history for these devices, each observed up at an address; samples written.
+
+    The addresses are 198.18.0.0/15's (RFC 2544's benchmarking range): stored, never probed.
+    """
+    now = datetime.now(UTC)
+    results = [
+        DeviceResult(i, ObservedStatus.UP, f"198.18.{k // 250}.{k % 250 + 1}", 2.0, 5.0, 9.0, 0.0)
+        for k, i in enumerate(ids)
+    ]
+    with transaction(sessions) as session:
+        apply_ping_results(session, results, now)
+        # A radio on each, so the device page asks for its radio series too (the most it draws).
+        session.execute(
+            update(m.DeviceObservation)
+            .where(m.DeviceObservation.device_id.in_(ids))
+            .values(radio={"radios": [{"signal_dbm": -62.0, "noise_floor_dbm": -95.0}]})
+        )
+    samples = fill_raw(engine, ids, now - timedelta(days=1), 24 * 60)
+    with transaction(sessions) as session:
+        maintain(session, now, tiers(Settings()))
+    return samples
 
 
 def _pairs(session: Any) -> list[tuple[str, list[str], list[str]]]:
@@ -90,9 +124,22 @@ def main() -> int:
     import_map(engine, feed)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
-    with transaction(make_sessionmaker(engine)) as session:
+    sessions = make_sessionmaker(engine)
+    with transaction(sessions) as session:
         people.create_person(session, "bench", TokenRole.READ_ONLY, PASSWORD)
         pairs = _pairs(session)
+        paths = {name: pages for name, pages, _ in pairs}
+        hubs = [int(p.split("/")[3]) for p in paths["node"]]
+        shown = [uuid.UUID(p.split("/")[3]) for p in paths["device"]]
+        ids = list(
+            session.scalars(
+                select(m.Device.id)
+                .join(m.Node, m.Node.id == m.Device.node_id)
+                .where(m.Node.network_number.in_(hubs) | m.Device.id.in_(shown))
+            )
+        )
+    samples = _polled(engine, sessions, ids)
+    print(f"history: {samples} samples over a day for {len(ids)} devices")
     results: dict[str, Any] = {}
     with served(database_url, engine) as stack:
         login = {"username": "bench", "password": PASSWORD}

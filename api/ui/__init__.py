@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import STATUS
-from api.ui import auth, mesh, pages, records
+from api.ui import auth, join, mesh, pages, records
 from api.ui.render import page
 from ipam.errors import DomainError
 
@@ -31,7 +31,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(DomainError, domain_error)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
-    for router in (auth.router, pages.router, mesh.router, records.router):
+    for router in (auth.router, pages.router, mesh.router, records.router, join.router):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

@@ -126,5 +126,16 @@ def shown(record: dict[str, Any], fields: list[FormField]) -> dict[str, str | bo
 def problems(exc: ValidationError | DomainError) -> list[tuple[str, str]]:
     """(field, message) pairs, the same messages the API's 4xx bodies carry."""
     if isinstance(exc, DomainError):
-        return [(exc.field or "", exc.message)]
+        # A domain error may carry one item per field (the join form's address checks).
+        items = exc.extra.get("errors") or [{"field": exc.field, "message": exc.message}]
+        return [(str(i.get("field") or ""), str(i["message"])) for i in items]
     return [(".".join(str(p) for p in err["loc"]) or "", err["msg"]) for err in exc.errors()]
+
+
+def by_field(found: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The messages to show beside each box: a nested field's go beside its top-level box."""
+    out: dict[str, list[str]] = {}
+    for name, message in found:
+        if name:
+            out.setdefault(name.split(".")[0], []).append(message)
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Path, Request
@@ -12,15 +13,20 @@ from sqlalchemy import select
 from api.deps import DbSession
 from api.topology import current_topology
 from api.ui.auth import Viewer
+from api.ui.graphs import PING, RADIO, RTT, device_graphs
 from api.ui.records import history_rows, load_record
 from api.ui.render import page
 from ipam import models as m
 from ipam.errors import NotFound
 from ipam.numbering import addressing
 from ipam.observed.health import node_health, one_device
+from ipam.observed.history import tiers
+from ipam.observed.series_rules import radio_figures
 from ipam.observed.snapshot import filled
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+# RTT graphs on a node's page: a hub has dozens of devices; the rest are on their own pages.
+NODE_GRAPHS = 12
 
 
 def _graph(request: Request, session: Any, nn: int) -> dict[str, Any]:
@@ -42,11 +48,21 @@ def node_page(
 ) -> Response:
     """Everything about one node on one page."""
     node = load_record(session, "nodes", str(nn))
+    health = filled(session, node_health(session, nn))
+    # The monitored devices: those the daemon polls at an address.
+    monitored = [d for d in health["devices"] if d.get("address")]
+    now, kept = datetime.now(UTC), tiers(request.app.state.settings)
+    rtt = [
+        (d, device_graphs(session, uuid.UUID(d["id"]), (RTT,), now=now, kept=kept))
+        for d in monitored[:NODE_GRAPHS]
+    ]
     return page(
         request,
         "node.html",
         node=node,
-        health=filled(session, node_health(session, nn)),
+        health=health,
+        rtt=rtt,
+        unshown=len(monitored) - len(rtt),
         addresses=addressing.addresses_for(nn).to_dict(),
         graph=_graph(request, session, nn),
         history=history_rows(session, "nodes", uuid.UUID(str(node["id"])))[-10:],
@@ -70,11 +86,22 @@ def device_page(
             (m.Link.from_device_id == device_id) | (m.Link.to_device_id == device_id)
         )
     ).all()
+    health = filled(session, one_device(session, device_id))
+    # The radio figures its radios report now: no query for a series it cannot have.
+    figures = radio_figures(health.get("radio"))
+    metrics = PING + tuple(r for r in RADIO if figures[r.name] is not None)
     return page(
         request,
         "device.html",
         device=device,
-        health=filled(session, one_device(session, device_id)),
+        health=health,
+        graphs=device_graphs(
+            session,
+            device_id,
+            metrics,
+            now=datetime.now(UTC),
+            kept=tiers(request.app.state.settings),
+        ),
         links=links,
         history=history_rows(session, "devices", device_id)[-10:],
     )

@@ -15,7 +15,7 @@ from api import serialize
 from api.deps import DbSession
 from api.resources import IMMUTABLE_NUMBERS, RESOURCES
 from api.ui.auth import Viewer, allow, check_csrf
-from api.ui.forms import fields_of, posted, problems, shown
+from api.ui.forms import by_field, fields_of, posted, problems, shown
 from api.ui.render import page
 from ipam import models as m
 from ipam.enums import TokenRole
@@ -139,6 +139,7 @@ def _form_page(request: Request, resource: str, values: dict[str, Any], **contex
         resource=resource,
         fields=fields_of(res.create),
         values=values,
+        messages=by_field(context.get("errors", [])),
         **context,
     )
 

@@ -91,10 +91,41 @@ def _serious(page: object) -> list[str]:
     ]
 
 
-def test_every_page_at_desktop_and_phone_width_is_accessible(browser, site, api):
+def _history(sessions: object, device_id: str, hours: int = 24) -> None:
+    """A day of polls of one device through the daemon's own writers: ping every 10 minutes
+    (with an outage of an hour, a gap in the graphs) and a radio's SNMP figures beside them."""
+    import math
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from daemon.observe import DeviceResult, apply_ping_results
+    from ipam import models as m
+    from ipam.db import transaction
+    from ipam.enums import ObservedStatus as S
+    from ipam.observed.history import record_snmp
+
+    now, key = datetime.now(UTC), uuid.UUID(device_id)
+    with transaction(sessions) as session:  # type: ignore[arg-type]
+        for i in range(hours * 6, 0, -1):
+            at = now - timedelta(minutes=10 * i)
+            if 30 <= i < 36:
+                continue  # an hour with no answer
+            wave = math.sin(i / 9)
+            rtt = 4 + 3 * wave
+            loss = 0.0 if i % 17 else 0.2
+            result = DeviceResult(key, S.UP, "127.0.0.3", rtt - 1, rtt, rtt + 2 + wave, loss)
+            apply_ping_results(session, [result], at)
+            row = session.get(m.DeviceObservation, key)
+            radio = {"signal_dbm": -61 + 3 * wave, "noise_floor_dbm": -96, "ccq_pct": 90 + 5 * wave}
+            row.radio, row.snmp_at = {"radios": [radio]}, at
+            record_snmp(session, [row], at)
+
+
+def test_every_page_at_desktop_and_phone_width_is_accessible(browser, site, api, sessions):
     hub = node(api, 227, name="Hub", type="Hub", latitude=40.70, longitude=-73.95)
     leaf = node(api, 1934, name="Leaf", latitude=40.71, longitude=-73.96)
     a, b = device(api, hub, "nycmesh-227-a"), device(api, leaf, "nycmesh-1934-b")
+    _history(sessions, a["id"])
     link = api.create("links", {"from_device": ref(a), "to_device": ref(b), "status": "Active"})
     owner = member(api, "Ada Lovelace", phone_number="+17185550142")
     install(api, owner, building(api, "1 Roof Road"), hub)
@@ -102,28 +133,57 @@ def test_every_page_at_desktop_and_phone_width_is_accessible(browser, site, api)
         "status": "/ui/",
         "search": "/ui/search?q=718-555-0142",
         "node": "/ui/nodes/227/",
+        "node-no-history": "/ui/nodes/1934/",
         "device": f"/ui/devices/{a['id']}/",
+        "device-no-history": f"/ui/devices/{b['id']}/",
         "link": f"/ui/links/{link['id']}/",
         "map": "/ui/map",
         "records": "/ui/records/installs/",
         "member-form": f"/ui/records/members/{owner['id']}/",
         "new-node": "/ui/records/nodes/new",
         "nn-form": "/ui/nn-assign",
+        "join-form": "/ui/join",
     }
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems = {}
+
+    def check(page: object, name: str, size: str) -> None:
+        assert page.locator("h1").count() == 1, name  # type: ignore[attr-defined]
+        page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)  # type: ignore[attr-defined]
+        if size == "desktop":
+            problems[name] = _serious(page)
+        # Nothing wider than a phone: no sideways scrolling of the whole page.
+        width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+        assert width <= SIZES[size]["width"] + 1, (name, size, width)
+
     for size in SIZES:
         page = _signed_in(browser, site, size)
+        # The graphs are drawn: the figures in words, and a line with the outage's gap in it.
+        page.goto(f"{site}/ui/devices/{a['id']}/")
+        captions = [c.split(",")[0] for c in page.locator("figcaption").all_text_contents()]
+        assert captions == ["RTT", "Packet loss", "Signal", "Noise floor", "CCQ"]
+        assert page.locator("svg path.line").first.get_attribute("d").count("M") == 2
         for name, path in pages.items():
             page.goto(site + path)
             page.wait_for_load_state("networkidle")
-            assert page.locator("h1").count() == 1, name
-            page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
-            if size == "desktop":
-                problems[name] = _serious(page)
-            # Nothing wider than a phone: no sideways scrolling of the whole page.
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= SIZES[size]["width"] + 1, (name, size, width)
+            check(page, name, size)
+        # The map with its list open, and the join form answering with its messages.
+        page.goto(f"{site}/ui/map")
+        page.wait_for_function("document.getElementById('map-nodes').children.length === 2")
+        page.get_by_text("The nodes as a list").click()
+        check(page, "map-list", size)
+        page.goto(f"{site}/ui/join")
+        for label, value in (
+            ("First Name", "Grace"),
+            ("Email", "grace-at-example"),
+            ("Street Address", "151 West 4th Street"),
+            ("City", "New York"),
+            ("ZIP code", "10012"),
+        ):
+            page.get_by_label(label, exact=False).first.fill(value)
+        page.get_by_role("button", name="File the request").click()
+        page.locator(".field-error").first.wait_for()
+        check(page, "join-errors", size)
         page.close()
     assert all(not found for found in problems.values()), problems
     assert (SHOTS / "map-phone.png").stat().st_size > 0
@@ -260,3 +320,117 @@ def test_status_page_shows_a_device_going_down_without_a_reload(
             # Stop polling before the namespace goes, or the probes would take the default route.
             stop.set()
             poller.join(timeout=10)
+
+
+def _focused(page: object) -> str:
+    """What has the keyboard's focus: a link's or button's text, a box's label, or its id."""
+    return page.evaluate(  # type: ignore[attr-defined]
+        """() => {
+          const e = document.activeElement;
+          const label = e.labels && e.labels.length ? e.labels[0].textContent : null;
+          return (label || e.getAttribute("aria-label") || e.textContent || e.id).trim();
+        }"""
+    )
+
+
+def _outline(page: object) -> tuple[str, float]:
+    """The focused element's outline (style, width in px): what makes focus visible."""
+    style, width = page.evaluate(  # type: ignore[attr-defined]
+        """() => { const s = getComputedStyle(document.activeElement);
+                   return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"""
+    )
+    return style, width
+
+
+def _tab_to(page: object, name: str, limit: int = 60) -> None:
+    """Press Tab until `name` has the focus (fails after `limit` presses); each stop must show
+    where the focus is."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")  # type: ignore[attr-defined]
+        here = _focused(page)
+        assert _outline(page)[0] != "none", f"no visible focus on {here[:60]!r}"
+        if here == name:
+            return
+    raise AssertionError(f"{name!r} never got the focus with Tab")
+
+
+def test_the_console_with_the_keyboard_alone(browser, site, api):
+    node(api, 227, name="Hub", type="Hub", latitude=40.70, longitude=-73.95)
+    node(api, 1934, name="Leaf", latitude=40.71, longitude=-73.96)
+    member(api, "Ada Lovelace")
+    page = browser.new_page(viewport=SIZES["desktop"])  # type: ignore[attr-defined]
+    keys = page.keyboard
+    # Sign in: the username box has the focus when the page opens.
+    page.goto(f"{site}/ui/")
+    assert _focused(page) == "Username"
+    keys.type("alice")
+    keys.press("Tab")
+    keys.type(PASSWORD)
+    keys.press("Enter")
+    page.wait_for_url(f"{site}/ui/")
+    # The first Tab reaches the skip link, shown on screen while it has the focus.
+    keys.press("Tab")
+    assert _focused(page) == "Skip to content"
+    box = page.locator("a.skip").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["y"] >= 0
+    assert _outline(page)[0] != "none" and _outline(page)[1] >= 2
+    keys.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    # From the top again: the navigation, then the search box, in reading order.
+    page.goto(f"{site}/ui/")
+    order = []
+    for _ in range(10):
+        keys.press("Tab")
+        order.append(_focused(page))
+        assert _outline(page)[0] != "none", order[-1]  # every stop shows where it is
+    assert order == [
+        "Skip to content",
+        "meshkeeper",
+        "Status",
+        "Map",
+        "Records",
+        "NN form",
+        "Join form",
+        "Search the mesh",
+        "Search",
+        "Sign out",
+    ]
+    # Enter in the search box searches.
+    page.goto(f"{site}/ui/")
+    _tab_to(page, "Search the mesh")
+    keys.type("Lovelace")
+    keys.press("Enter")
+    page.wait_for_url("**/ui/search?q=Lovelace")
+    assert page.get_by_role("link", name="Ada Lovelace").is_visible()
+    # A record form filled in and sent with the keyboard alone.
+    page.goto(f"{site}/ui/records/members/")
+    _tab_to(page, "New member")
+    keys.press("Enter")
+    page.wait_for_url("**/ui/records/members/new")
+    _tab_to(page, "Name *")
+    keys.type("Grace Hopper")
+    _tab_to(page, "Phone Number")
+    keys.type("+12125550199")
+    _tab_to(page, "Create")
+    keys.press("Enter")
+    page.wait_for_url("**/ui/records/members/*/")
+    found = api.get("/api/v1/members/lookup/?name=Grace").json()["results"]
+    assert [(m["name"], m["phone_number"]) for m in found] == [("Grace Hopper", "+12125550199")]
+    # The map from the navigation, and its list of nodes without a mouse.
+    page.goto(f"{site}/ui/")
+    _tab_to(page, "Map")
+    keys.press("Enter")
+    page.wait_for_url(f"{site}/ui/map")
+    page.wait_for_function("document.getElementById('map-nodes').children.length === 2")
+    _tab_to(page, "The nodes as a list")
+    keys.press("Enter")  # opens the list
+    assert page.locator("#map-list").evaluate("d => d.open")
+    keys.press("Tab")
+    assert _focused(page) == "Find a node (NN, name or state)"
+    keys.type("1934")
+    assert page.locator("#map-count").text_content() == "1 of 2 nodes listed."
+    keys.press("Tab")
+    assert _focused(page).startswith("NN 1934: Leaf")
+    keys.press("Enter")
+    page.wait_for_url(f"{site}/ui/nodes/1934/")
+    page.close()

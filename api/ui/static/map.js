@@ -6,6 +6,9 @@
   var summary = document.getElementById("map-summary");
   var COLOURS = { up: "#1a7f37", visible: "#d4a72c", duped: "#d4a72c", down: "#cf222e" };
   var BIG = { Hub: 7, Supernode: 9, POP: 10, AP: 6 };
+  var list = document.getElementById("map-nodes");
+  var filter = document.getElementById("map-filter");
+  var shown = document.getElementById("map-count");
   var map = L.map(box, { preferCanvas: true });
   if (box.dataset.tiles) {
     L.tileLayer(box.dataset.tiles, {
@@ -38,7 +41,28 @@
         var label = (p.nn ? "NN " + p.nn : p.id) + (p.name ? ": " + p.name : "") + " (" + state + ")";
         marker.bindTooltip(label);
         if (p.nn) { marker.on("click", function () { window.location = "/ui/nodes/" + p.nn + "/"; }); }
+        // The same node in the list: the way to it with a keyboard or a screen reader.
+        if (p.nn) {
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.href = "/ui/nodes/" + p.nn + "/";
+          link.textContent = label;
+          item.appendChild(link);
+          list.appendChild(item);
+        }
       });
+      var narrow = function () {
+        var words = filter.value.trim().toLowerCase();
+        var count = 0;
+        Array.prototype.forEach.call(list.children, function (item) {
+          var match = !words || item.textContent.toLowerCase().indexOf(words) !== -1;
+          item.hidden = !match;
+          count += match ? 1 : 0;
+        });
+        shown.textContent = count + " of " + list.children.length + " nodes listed.";
+      };
+      filter.addEventListener("input", narrow);
+      narrow();
       if (points.length) { map.fitBounds(points, { padding: [20, 20] }); } else { map.setView([40.7, -73.95], 11); }
       summary.textContent = points.length + " nodes: " + counts.up + " up, " + counts.down + " down, " + counts.other + " not up or not polled.";
     })
