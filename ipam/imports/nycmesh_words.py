@@ -50,6 +50,7 @@ LINK_WORDS: dict[str, tuple[LinkStatus, LinkType | None]] = {
     "active": (LinkStatus.ACTIVE, None),
     "planned": (LinkStatus.PLANNED, None),
     "inactive": (LinkStatus.INACTIVE, None),
+    "dead": (LinkStatus.INACTIVE, None),  # what MeshDB's map serializer calls an Inactive link
     "60ghz": (LinkStatus.ACTIVE, LinkType.SIXTY_GHZ),
     "vpn": (LinkStatus.ACTIVE, LinkType.VPN),
     "fiber": (LinkStatus.ACTIVE, LinkType.FIBER),
