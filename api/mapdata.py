@@ -1,4 +1,4 @@
-"""Anonymous map feeds: the legacy nodes / links / sectors JSON, GeoJSON and KML.
+"""Anonymous map feeds: the legacy nodes / links / sectors JSON, GeoJSON, KML, MeshDB's KML files.
 
 Public by design (NYC Mesh's website map reads them without credentials) and free of member
 data (see `ipam.maps.feed`). Each answer is bytes serialised once per change of the records,
@@ -83,6 +83,18 @@ FEEDS = (
         "kml",
         "Nodes and links as KML for Google Earth (no auth)",
         "A KML document with a Nodes folder and a Links folder.",
+    ),
+    (
+        "/geography/whole-mesh.kml",
+        "whole-mesh.kml",
+        "Every install, node, link and line of sight as KML, as MeshDB draws them (no auth)",
+        "MeshDB's whole-mesh.kml: Nodes (Active / Inactive, by borough) and Links folders.",
+    ),
+    (
+        "/geography/active-mesh.kml",
+        "active-mesh.kml",
+        "The live and planned mesh as KML, as MeshDB draws it (no auth)",
+        "MeshDB's active-mesh.kml: nodes by type and links by medium, planned ones apart.",
     ),
 )
 

@@ -42,7 +42,8 @@ from sqlalchemy import Connection, Engine, text
 
 from ipam.enums import DeviceStatus
 from ipam.imports.nycmesh_words import SECTOR_WORD_BACK
-from ipam.maps.kml_xml import KML_NS, xml_text
+from ipam.maps import active_mesh, whole_mesh
+from ipam.maps.kml_xml import KML_MEDIA_TYPE, KML_NS, xml_text
 from ipam.maps.links import link_rows
 from ipam.maps.nodes import load_nodes, node_rows
 from ipam.maps.sql import day_ms, fetch, number
@@ -53,11 +54,18 @@ MEDIA_TYPES = {
     "links": "application/json",
     "sectors": "application/json",
     "geojson": "application/geo+json",
-    "kml": "application/vnd.google-earth.kml+xml",
+    "kml": KML_MEDIA_TYPE,
+    # MeshDB's geography views answer with the charset named.
+    "whole-mesh.kml": f"{KML_MEDIA_TYPE}; charset=utf-8",
+    "active-mesh.kml": f"{KML_MEDIA_TYPE}; charset=utf-8",
 }
-# MeshDB's geography files, built from their own queries (not from MapData).
-DOCUMENTS: dict[str, Callable[[Connection], bytes]] = {}
-FEEDS = LEGACY_FEEDS
+# MeshDB's geography files (`views/geography.py`, `views/active_mesh_kml.py`), each built from
+# its own queries rather than from MapData.
+DOCUMENTS: dict[str, Callable[[Connection], bytes]] = {
+    "whole-mesh.kml": whole_mesh.document,
+    "active-mesh.kml": active_mesh.document,
+}
+FEEDS = LEGACY_FEEDS + tuple(DOCUMENTS)
 
 # MeshDB's MapDataSectorList: not Inactive, on a node with an NN.
 _SECTORS = f"""

@@ -73,13 +73,13 @@ def folder(parent: ET.Element, name: str) -> ET.Element:
 
 
 def placemark(parent: ET.Element, name: str, style_url: str, data: Mapping[str, Any]) -> ET.Element:
-    """A Placemark with ExtendedData; a None value is left out, as fastkml leaves it."""
+    """A Placemark with ExtendedData; a None or empty value is left out, as fastkml does."""
     mark = sub(parent, "Placemark")
     sub(mark, "name", name)
     sub(mark, "styleUrl", style_url)
     extended = sub(mark, "ExtendedData")
     for key, value in data.items():
-        if value is not None:
+        if value is not None and value != "":
             sub(sub(extended, "Data", name=key), "value", value)
     return mark
 

@@ -55,24 +55,28 @@ _CABLE_RUNS = f"""
     WHERE first.install_number <> s.network_number
     ORDER BY s.network_number, nb.building_id
     """
-# Lines of sight between two buildings that both have installs, where no link (any status)
-# joins a node of one to a node of the other; one per (from, to) pair, the lowest id.
-_LOSES = """
+# The lines of sight MeshDB draws (views/map.py, views/geography.py), as a condition on `los s`:
+# between two buildings that both have installs (any status), where no link (any status)
+# joins a node of one to a node of the other.
+LOS_SHOWN = """
+    s.from_building_id <> s.to_building_id
+    AND EXISTS (SELECT 1 FROM install i WHERE i.building_id = s.from_building_id)
+    AND EXISTS (SELECT 1 FROM install i WHERE i.building_id = s.to_building_id)
+    AND NOT EXISTS (
+        SELECT 1 FROM link k
+        JOIN device fd ON fd.id = k.from_device_id
+        JOIN node_building fb ON fb.node_id = fd.node_id
+        JOIN device td ON td.id = k.to_device_id
+        JOIN node_building tb ON tb.node_id = td.node_id
+        WHERE (fb.building_id = s.from_building_id AND tb.building_id = s.to_building_id)
+           OR (fb.building_id = s.to_building_id AND tb.building_id = s.from_building_id))
+    """
+# ... one per (from, to) pair, the lowest id, for the links feed.
+_LOSES = f"""
     SELECT from_building_id, to_building_id FROM (
         SELECT DISTINCT ON (s.from_building_id, s.to_building_id)
                s.id, s.from_building_id, s.to_building_id
-        FROM los s
-        WHERE s.from_building_id <> s.to_building_id
-          AND EXISTS (SELECT 1 FROM install i WHERE i.building_id = s.from_building_id)
-          AND EXISTS (SELECT 1 FROM install i WHERE i.building_id = s.to_building_id)
-          AND NOT EXISTS (
-              SELECT 1 FROM link k
-              JOIN device fd ON fd.id = k.from_device_id
-              JOIN node_building fb ON fb.node_id = fd.node_id
-              JOIN device td ON td.id = k.to_device_id
-              JOIN node_building tb ON tb.node_id = td.node_id
-              WHERE (fb.building_id = s.from_building_id AND tb.building_id = s.to_building_id)
-                 OR (fb.building_id = s.to_building_id AND tb.building_id = s.from_building_id))
+        FROM los s WHERE {LOS_SHOWN}
         ORDER BY s.from_building_id, s.to_building_id, s.id
     ) first
     ORDER BY id
