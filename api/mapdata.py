@@ -58,18 +58,20 @@ FEEDS = (
         "/mapdata/nodes/",
         "nodes",
         "Every install and node dot, in the legacy map's shape (no auth)",
-        'nodes.json: installs by install number, plus one "NN assigned" row per other NN.',
+        "nodes.json (MeshDB's rules): installs by install number, a row for each other NN of"
+        ' a node not Inactive ("NN assigned" when Active), then Active access points.',
     ),
     (
         "/mapdata/links/",
         "links",
         "Every link between two nodes, in the legacy map's shape (no auth)",
-        "links.json: from / to network numbers, status word, install date.",
+        "links.json: links (from / to NNs, status word, install date), cable runs, planned"
+        " links from lines of sight, access point links.",
     ),
     (
         "/mapdata/sectors/",
         "sectors",
-        "Every sector, in the legacy map's shape (no auth)",
+        "Every sector not Inactive on a numbered node, in the legacy map's shape (no auth)",
         "sectors.json: nodeId, radius, azimuth, width, status, device.",
     ),
     (

@@ -230,45 +230,58 @@ def serialise(data: MapData, name: str) -> bytes:
     return _dumps(geojson(data) if name == "geojson" else getattr(data, name)).encode()
 
 
+@dataclass
+class _Slot:
+    """Feeds built from one snapshot, behind their own lock."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    version: int = -1
+    data: MapData | None = None
+    bytes: dict[str, bytes] = field(default_factory=dict)
+
+    def reset(self, version: int) -> None:
+        """Forget what was built; `version` is what the next build will be."""
+        self.version, self.data, self.bytes = version, None, {}
+
+
 class FeedCache:
     """Built feeds for the newest event id; a new event means a rebuild on the next request."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._version = -1
-        self._data: MapData | None = None
-        self._bytes: dict[str, bytes] = {}
+        # The legacy feeds share one build; each KML document has a slot of its own, so a
+        # whole-mesh rebuild (most of a second on NYC Mesh's data) never holds up the map.
+        self._legacy = _Slot()
+        self._documents = {name: _Slot() for name in DOCUMENTS}
 
     def get(self, engine: Engine, name: str) -> tuple[int, bytes]:
         """(version, bytes) of one feed, rebuilding when an event has been written since."""
         if name not in FEEDS:
             raise KeyError(name)
+        slot = self._documents.get(name, self._legacy)
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
             version = conn.scalar(text("SELECT coalesce(max(id), 0) FROM event")) or 0
             # Held across the build: requests that arrive together wait for one rebuild.
-            with self._lock:
-                if version > self._version:
-                    self._version, self._data, self._bytes = version, None, {}
-                if name in self._bytes:
+            with slot.lock:
+                if version > slot.version:
+                    slot.reset(version)
+                if name in slot.bytes:
                     # A request whose snapshot is older than the cache gets the newer data.
-                    return self._version, self._bytes[name]
-                body = self._render(conn, name, keep=version == self._version)
+                    return slot.version, slot.bytes[name]
+                # Kept only when built from the cached version's snapshot.
+                keep = version == slot.version
+                if name in DOCUMENTS:
+                    body = DOCUMENTS[name](conn)
+                else:
+                    data = slot.data if keep and slot.data is not None else build(conn)
+                    if keep:
+                        slot.data = data
+                    body = serialise(data, name)
+                if keep:
+                    slot.bytes[name] = body
                 return version, body
-
-    def _render(self, conn: Connection, name: str, keep: bool) -> bytes:
-        """One feed from this snapshot, kept only when the snapshot is the cached version."""
-        if name in DOCUMENTS:
-            body = DOCUMENTS[name](conn)
-        else:
-            data = self._data if keep and self._data is not None else build(conn)
-            if keep:
-                self._data = data
-            body = serialise(data, name)
-        if keep:
-            self._bytes[name] = body
-        return body
 
     def clear(self) -> None:
         """Forget everything; the next request rebuilds."""
-        with self._lock:
-            self._version, self._data, self._bytes = -1, None, {}
+        for slot in (self._legacy, *self._documents.values()):
+            with slot.lock:
+                slot.reset(-1)

@@ -19,11 +19,15 @@ KML_MEDIA_TYPE = "application/vnd.google-earth.kml+xml"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 Position = tuple[float, float, float]  # (lon, lat, alt)
+_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
 
 
 def xml_text(value: Any) -> str:
     """A value as XML character data: characters XML 1.0 forbids become U+FFFD."""
-    return _NOT_XML.sub("\ufffd", str(value))
+    text = str(value)
+    # Printable text (no control, surrogate or unassigned character) is XML already: the
+    # check costs a tenth of the substitution, and nearly every value passes it.
+    return text if text.isprintable() else _NOT_XML.sub("\ufffd", text)
 
 
 def sub(parent: ET.Element, tag: str, text: Any = None, **attrib: str) -> ET.Element:
@@ -85,7 +89,7 @@ def placemark(parent: ET.Element, name: str, style_url: str, data: Mapping[str, 
 
 
 def _coordinates(positions: Iterable[Position]) -> str:
-    return " ".join(",".join(str(c) for c in position) for position in positions)
+    return " ".join(f"{lon},{lat},{alt}" for lon, lat, alt in positions)
 
 
 def point(mark: ET.Element, position: Position) -> None:
@@ -105,4 +109,6 @@ def line(mark: ET.Element, start: Position, end: Position) -> None:
 
 def to_bytes(root: ET.Element) -> bytes:
     """The document as UTF-8 bytes with an XML declaration."""
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    # Serialised to str and encoded once: ElementTree's byte writer resets its codec on each
+    # of the ~1M small writes a whole-mesh file takes, a third of the time.
+    return (_DECLARATION + ET.tostring(root, encoding="unicode")).encode()

@@ -131,21 +131,27 @@ def test_recorded_links_one_per_pair_and_access_point_links(api):
     b.link(api, dc, da, type="6 GHz")  # c -> a is another pair
     b.link(api, da, dd)  # touches an Inactive node
     b.link(api, da, da2)  # within one NN
-    ap = b.accesspoint(api, a, "a-ap")
+    ap = b.accesspoint(api, _node(api, 533, lat=40.9), "pole-ap")
     b.link(api, da, ap, type="5 GHz")
     b.link(api, ap, dc, status="Inactive")
     b.link(api, dc, ap, status="Planned")
     rows = _feed(api, "links")
-    # Recorded links first, ordered by (from NN, to NN); the AP's own node is 530, so
-    # 530 -> AP is within one NN there and only shows as an access point link.
-    assert [(x["from"], x["to"]) for x in rows[:2]] == [(530, 531), (531, 530)]
+    # Recorded links first, ordered by (from NN, to NN): an access point is a device of its
+    # node (533) there, so its links not Inactive show once more as links of that node.
+    assert [(x["from"], x["to"]) for x in rows[:4]] == [
+        (530, 531),
+        (530, 533),
+        (531, 530),
+        (531, 533),
+    ]
     assert rows[0] in (
         {"from": 530, "to": 531, "status": "active", "installDate": NY_2024_03_01},
         {"from": 530, "to": 531, "status": "60GHz"},
     )
-    assert rows[1] == {"from": 531, "to": 530, "status": "60GHz"}  # 6 GHz counts as 60GHz
+    assert rows[2] == {"from": 531, "to": 530, "status": "60GHz"}  # 6 GHz counts as 60GHz
+    assert rows[3]["status"] == "planned"
     # Then links to access points, any status (Inactive is "dead"), by link id.
-    ap_links = rows[2:]
+    ap_links = rows[4:]
     assert sorted((x["from"], x["to"], x["status"]) for x in ap_links) == sorted(
         [(530, _ap_id(ap), "active"), (_ap_id(ap), 531, "dead"), (531, _ap_id(ap), "planned")]
     )
