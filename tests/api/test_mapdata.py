@@ -228,9 +228,13 @@ def test_kml_stays_valid_xml_whatever_a_node_is_named(imported):
         ("Active", "5 GHz", "active"),
         ("Active", "Fiber", "fiber"),
         ("Planned", "6 GHz", "planned"),
+        ("Inactive", "Fiber", "dead"),  # MeshDB's word for an Inactive link
     ],
 )
 def test_link_words(status, link_type, word):
+    from ipam.imports.nycmesh_words import LINK_WORDS
     from ipam.maps.links import link_word
 
     assert link_word(status, link_type) == word
+    # The NYC import reads every word served back as the same status.
+    assert LINK_WORDS[word.lower()][0] == status
