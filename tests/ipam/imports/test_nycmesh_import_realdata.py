@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from xml.etree import ElementTree as ET
 
 import pytest
 from sqlalchemy import text
@@ -71,6 +72,24 @@ def test_real_feed_imports_once(feed_dir, sessions, db, tmp_path):
     assert planned_rows  # the real feed has Planned nodes
     for name in ("nodes", "links", "sectors"):
         (tmp_path / f"{name}.json").write_bytes(mapfeed.serialise(data, name))
+    _kml_files_parse(db, shown_installs=sum(1 for r in served if r["id"] in installs))
     back = import_map(sessions, tmp_path)
     created = {kind: n for kind, n in back.created.items() if n}
     assert created == {"installs": len(planned_rows), "members": len(planned_rows)}
+
+
+def _kml_files_parse(db, shown_installs: int) -> None:
+    """MeshDB's two KML files at NYC Mesh's size: KML 2.2, every style defined, every install."""
+    ns = "{http://www.opengis.net/kml/2.2}"
+    with db.connect() as conn:
+        files = {name: build(conn) for name, build in mapfeed.DOCUMENTS.items()}
+    for name, body in files.items():
+        root = ET.fromstring(body)
+        assert root.tag == f"{ns}kml", name
+        styles = {s.get("id") for s in root.iter(f"{ns}Style")}
+        marks = list(root.iter(f"{ns}Placemark"))
+        assert all(m.findtext(f"{ns}styleUrl")[1:] in styles for m in marks), name
+    whole = ET.fromstring(files["whole-mesh.kml"])
+    points = [m for m in whole.iter(f"{ns}Placemark") if m.find(f"{ns}Point") is not None]
+    # One placemark per install the nodes feed shows, plus one per NN they reach.
+    assert shown_installs < len(points) < shown_installs + 2000
