@@ -36,14 +36,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree import ElementTree as ET
 
 from sqlalchemy import Connection, Engine, text
 
 from ipam.enums import DeviceStatus
 from ipam.imports.nycmesh_words import SECTOR_WORD_BACK
 from ipam.maps import active_mesh, whole_mesh
-from ipam.maps.kml_xml import KML_MEDIA_TYPE, KML_NS, xml_text
+from ipam.maps import kml_xml as k
 from ipam.maps.links import link_rows
 from ipam.maps.nodes import load_nodes, node_rows
 from ipam.maps.sql import day_ms, fetch, number
@@ -54,10 +53,10 @@ MEDIA_TYPES = {
     "links": "application/json",
     "sectors": "application/json",
     "geojson": "application/geo+json",
-    "kml": KML_MEDIA_TYPE,
+    "kml": k.KML_MEDIA_TYPE,
     # MeshDB's geography views answer with the charset named.
-    "whole-mesh.kml": f"{KML_MEDIA_TYPE}; charset=utf-8",
-    "active-mesh.kml": f"{KML_MEDIA_TYPE}; charset=utf-8",
+    "whole-mesh.kml": f"{k.KML_MEDIA_TYPE}; charset=utf-8",
+    "active-mesh.kml": f"{k.KML_MEDIA_TYPE}; charset=utf-8",
 }
 # MeshDB's geography files (`views/geography.py`, `views/active_mesh_kml.py`), each built from
 # its own queries rather than from MapData.
@@ -185,38 +184,34 @@ _KML_COLOURS = {  # aabbggrr
 
 def kml(data: MapData) -> bytes:
     """Nodes as Placemark Points and links as Placemark LineStrings (OGC KML 2.2)."""
-    root = ET.Element("kml", xmlns=KML_NS)
-    doc = ET.SubElement(root, "Document")
-    ET.SubElement(doc, "name").text = "Mesh map"
+    root, doc = k.document()
+    k.sub(doc, "name", "Mesh map")
     for status, colour in _KML_COLOURS.items():
-        style = ET.SubElement(doc, "Style", id=f"s-{status}")
+        style = k.sub(doc, "Style", id=f"s-{status}")
         if status[0].isupper():
-            ET.SubElement(ET.SubElement(style, "IconStyle"), "color").text = colour
+            k.sub(k.sub(style, "IconStyle"), "color", colour)
         else:
-            line = ET.SubElement(style, "LineStyle")
-            ET.SubElement(line, "color").text = colour
-            ET.SubElement(line, "width").text = "2"
-    folder = ET.SubElement(doc, "Folder")
-    ET.SubElement(folder, "name").text = "Nodes"
+            line = k.sub(style, "LineStyle")
+            k.sub(line, "color", colour)
+            k.sub(line, "width", 2)
+    folder = k.folder(doc, "Nodes")
     for point in data.points:
-        mark = ET.SubElement(folder, "Placemark", id=f"node-{point['id']}")
+        mark = k.sub(folder, "Placemark", id=f"node-{point['id']}")
         label = f"NN {point['network_number']}" if point["network_number"] else f"#{point['id']}"
-        name = f"{label} {point['name']}" if point["name"] else label
-        ET.SubElement(mark, "name").text = xml_text(name)
-        ET.SubElement(mark, "description").text = xml_text(f"{point['type']}, {point['status']}")
-        ET.SubElement(mark, "styleUrl").text = f"#s-{point['status']}"
+        k.sub(mark, "name", f"{label} {point['name']}" if point["name"] else label)
+        k.sub(mark, "description", f"{point['type']}, {point['status']}")
+        k.sub(mark, "styleUrl", f"#s-{point['status']}")
         lon, lat, alt = point["position"]
         coords = f"{lon},{lat},{alt}" if alt is not None else f"{lon},{lat}"
-        ET.SubElement(ET.SubElement(mark, "Point"), "coordinates").text = coords
-    folder = ET.SubElement(doc, "Folder")
-    ET.SubElement(folder, "name").text = "Links"
+        k.sub(k.sub(mark, "Point"), "coordinates", coords)
+    folder = k.folder(doc, "Links")
     for link, ends in _located_links(data):
-        mark = ET.SubElement(folder, "Placemark")
-        ET.SubElement(mark, "name").text = xml_text(f"{link['from']} - {link['to']}")
-        ET.SubElement(mark, "styleUrl").text = f"#s-{link['status']}"
-        line = ET.SubElement(mark, "LineString")
-        ET.SubElement(line, "coordinates").text = " ".join(f"{p[0]},{p[1]}" for p in ends)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+        mark = k.sub(folder, "Placemark")
+        k.sub(mark, "name", f"{link['from']} - {link['to']}")
+        k.sub(mark, "styleUrl", f"#s-{link['status']}")
+        coords = " ".join(f"{p[0]},{p[1]}" for p in ends)
+        k.sub(k.sub(mark, "LineString"), "coordinates", coords)
+    return k.to_bytes(root)
 
 
 def _dumps(value: Any) -> str:
