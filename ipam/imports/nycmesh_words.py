@@ -1,6 +1,6 @@
 """NYC Mesh map feed vocabulary: legacy status words both ways, epoch-ms dates, node types.
 
-Shared by the importer (`ipam.imports.nycmesh_import`) and the feed server (`ipam.maps.feed`), so a
+Shared by the importer (`ipam.imports.nycmesh_import`) and the feeds (`ipam.maps`), so a
 word read in is the word served back. Pure: no database.
 """
 
