@@ -292,3 +292,22 @@ def test_no_member_data_in_the_kml_files(api, mesh):
         body = api.get(path, role=None).text
         for word in ("Zelda", "zelda@example.org", "Kml Member", "4B"):
             assert word not in body, (path, word)
+
+
+def test_a_kml_rebuild_never_holds_up_the_map_feeds(api, mesh):
+    import threading
+
+    api.get(WHOLE, role=None)  # the app's feed cache exists from here on
+    slot = api.client.app.state.mapfeed_cache._documents["whole-mesh.kml"]
+    answers = []
+
+    def ask_for_the_map() -> None:
+        answers.append(api.get("/api/v1/mapdata/nodes/", role=None).status_code)
+
+    asker = threading.Thread(target=ask_for_the_map)
+    with slot.lock:  # as if a whole-mesh rebuild were under way
+        asker.start()
+        asker.join(timeout=10)
+        served_meanwhile = list(answers)
+    asker.join()
+    assert served_meanwhile == [200]
