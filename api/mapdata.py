@@ -1,4 +1,4 @@
-"""Anonymous map feeds: the legacy nodes / links / sectors JSON, GeoJSON and KML.
+"""Anonymous map feeds: the legacy nodes / links / sectors JSON, GeoJSON, KML, MeshDB's KML files.
 
 Public by design (NYC Mesh's website map reads them without credentials) and free of member
 data (see `ipam.maps.feed`). Each answer is bytes serialised once per change of the records,
@@ -58,18 +58,20 @@ FEEDS = (
         "/mapdata/nodes/",
         "nodes",
         "Every install and node dot, in the legacy map's shape (no auth)",
-        'nodes.json: installs by install number, plus one "NN assigned" row per other NN.',
+        "nodes.json (MeshDB's rules): installs by install number, a row for each other NN of"
+        ' a node not Inactive ("NN assigned" when Active), then Active access points.',
     ),
     (
         "/mapdata/links/",
         "links",
         "Every link between two nodes, in the legacy map's shape (no auth)",
-        "links.json: from / to network numbers, status word, install date.",
+        "links.json: links (from / to NNs, status word, install date), cable runs, planned"
+        " links from lines of sight, access point links.",
     ),
     (
         "/mapdata/sectors/",
         "sectors",
-        "Every sector, in the legacy map's shape (no auth)",
+        "Every sector not Inactive on a numbered node, in the legacy map's shape (no auth)",
         "sectors.json: nodeId, radius, azimuth, width, status, device.",
     ),
     (
@@ -83,6 +85,18 @@ FEEDS = (
         "kml",
         "Nodes and links as KML for Google Earth (no auth)",
         "A KML document with a Nodes folder and a Links folder.",
+    ),
+    (
+        "/geography/whole-mesh.kml",
+        "whole-mesh.kml",
+        "Every install, node, link and line of sight as KML, as MeshDB draws them (no auth)",
+        "MeshDB's whole-mesh.kml: Nodes (Active / Inactive, by borough) and Links folders.",
+    ),
+    (
+        "/geography/active-mesh.kml",
+        "active-mesh.kml",
+        "The live and planned mesh as KML, as MeshDB draws it (no auth)",
+        "MeshDB's active-mesh.kml: nodes by type and links by medium, planned ones apart.",
     ),
 )
 

@@ -4,11 +4,12 @@
 
 Imports the real feed (../shared/data/nycmesh-network-map, or MESHKEEPER_SHARED_DATA) into a
 fresh embedded PostgreSQL under a temporary directory, then imports it again (idempotent:
-nothing created), then serves the map feeds through the app. Targets: import under 60 s,
-the whole nodes feed under 300 ms. The named peer is PostgreSQL's COPY of the very rows the
-import wrote (every table it touched, dumped and copied into index-free scratch copies of
-those tables): the least any importer could spend writing them. --quick uses the test
-fixture. The last line is one JSON object with the figures.
+nothing created), then serves the map feeds and MeshDB's two KML files through the app.
+Targets: import under 60 s, the whole nodes feed under 300 ms. The named peer is
+PostgreSQL's COPY of the very rows the import wrote (every table it touched, dumped and
+copied into index-free scratch copies of those tables): the least any importer could spend
+writing them. --quick uses the test fixture. The last line is one JSON object with the
+figures.
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ def _serve_times(engine: Engine, workdir: Path) -> dict[str, float]:
         "sectors": "/api/v1/mapdata/sectors/",
         "geojson": "/api/v1/geojson/",
         "kml": "/api/v1/kml/",
+        "whole-mesh.kml": "/api/v1/geography/whole-mesh.kml",
+        "active-mesh.kml": "/api/v1/geography/active-mesh.kml",
     }
     with TestClient(app) as client:
         client.get("/api/v1/")  # warm the pool, not the feed
@@ -190,7 +193,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'import (client CPU)':34} {import_cpu_s:>11.2f}s")
     print(f"{'second import (nothing created)':34} {reimport_s:>11.2f}s")
     print(f"{'rows written (all tables)':34} {rows_written:>12}")
-    for name in ("nodes", "links", "sectors", "geojson", "kml"):
+    for name in (
+        "nodes",
+        "links",
+        "sectors",
+        "geojson",
+        "kml",
+        "whole-mesh.kml",
+        "active-mesh.kml",
+    ):
         label = f"GET {name} (cold: build + serve)"
         target = f"{FEED_TARGET_MS:>9.0f}ms" if name == "nodes" else ""
         print(f"{label:34} {feeds[f'{name}_cold_ms']:>10.1f}ms {target:>10}")
@@ -216,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         "feed_rebuild_ms": round(feeds["nodes_rebuild_ms"], 1),
         "feed_rebuild_median_ms": round(feeds["nodes_rebuild_median_ms"], 1),
         "feed_cached_ms": round(feeds["nodes_cached_ms"], 2),
+        "whole_mesh_kml_ms": round(feeds["whole-mesh.kml_cold_ms"], 1),
+        "active_mesh_kml_ms": round(feeds["active-mesh.kml_cold_ms"], 1),
         "copy_floor_s": round(copy_floor_s, 3),
         "ratio": round(ratio, 2),
         "import_target_s": IMPORT_TARGET_S,

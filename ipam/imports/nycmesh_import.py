@@ -26,6 +26,7 @@ Statuses (legacy word, case-insensitive -> install status):
 | vpn                 | Active / VPN            |  | potential             | Potential     |
 | fiber               | Active / Fiber          |  |                       |               |
 | planned             | Planned / (none)        |  |                       |               |
+| dead, inactive      | Inactive / (none)       |  |                       |               |
 
 Records (the feed has no NN column and no addresses, so these are inferences, each one
 following how MeshDB built the feed):

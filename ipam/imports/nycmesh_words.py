@@ -1,6 +1,6 @@
 """NYC Mesh map feed vocabulary: legacy status words both ways, epoch-ms dates, node types.
 
-Shared by the importer (`ipam.imports.nycmesh_import`) and the feed server (`ipam.maps.feed`), so a
+Shared by the importer (`ipam.imports.nycmesh_import`) and the feeds (`ipam.maps`), so a
 word read in is the word served back. Pure: no database.
 """
 
@@ -50,6 +50,7 @@ LINK_WORDS: dict[str, tuple[LinkStatus, LinkType | None]] = {
     "active": (LinkStatus.ACTIVE, None),
     "planned": (LinkStatus.PLANNED, None),
     "inactive": (LinkStatus.INACTIVE, None),
+    "dead": (LinkStatus.INACTIVE, None),  # what MeshDB's map serializer calls an Inactive link
     "60ghz": (LinkStatus.ACTIVE, LinkType.SIXTY_GHZ),
     "vpn": (LinkStatus.ACTIVE, LinkType.VPN),
     "fiber": (LinkStatus.ACTIVE, LinkType.FIBER),

@@ -86,8 +86,12 @@ def test_nodes_feed_shape_and_words(imported):
     assert "status" not in by_id[9003] and "status" not in by_id[31]
     # Closed installs are not on the map (MeshDB's rule); impossible rows were never imported.
     assert not {22, 25, 26, 27, 28, 9300, 9301, 9302} & set(by_id)
-    # NNs with no install of that number: extra "NN assigned" rows carrying the node's name.
-    assert {i for i, r in by_id.items() if r.get("status") == "NN assigned"} == {10, 60, 61}
+    # NNs with no install of that number: extra rows carrying the node's name, "NN assigned"
+    # only for Active nodes (MeshDB's views/map.py); 60 is Planned (no install, no live link).
+    assert {i for i, r in by_id.items() if r.get("status") == "NN assigned"} == {10, 61}
+    assert "status" not in by_id[60] and by_id[60]["coordinates"] == source[60]["coordinates"]
+    # No install stands for node 60: roof access True and the epoch, as MeshDB's stand-in.
+    assert by_id[60]["roofAccess"] is True and by_id[60]["requestDate"] == 0
     assert by_id[10]["name"] == "Hub Place" and by_id[10]["notes"] == "Hub Omni"
     assert by_id[10]["coordinates"] == source[10]["coordinates"]
     # Dates come back as the same epoch ms; names only on dots; synthetic notes only.
@@ -115,20 +119,25 @@ def test_links_and_sectors_feeds(imported):
     assert not [x for x in links if 21 in (x["from"], x["to"])]
     sectors = _get(imported, "/api/v1/mapdata/sectors/").json()
     assert all(_ordered_subset(list(s), SECTOR_KEYS) for s in sectors)
+    # The abandoned (Inactive) Omni on 10 is left out, as MeshDB's MapDataSectorList does.
     assert sorted((s["nodeId"], s["device"], s["status"], s["radius"]) for s in sectors) == [
         (3, "LAP-120", "active", 1),
         (3, "LAP-120", "active", 1),
-        (10, "Omni", "abandoned", 0.75),
         (60, "wAP60Gx3", "potential", 0.5),
     ]
 
 
-def test_served_feed_imports_back_to_nothing_new(imported, sessions, tmp_path):
+def test_served_feed_imports_back_as_meshdb_serves_it(imported, sessions, tmp_path):
     for name in ("nodes", "links", "sectors"):
         body = _get(imported, f"/api/v1/mapdata/{name}/").content
         (tmp_path / f"{name}.json").write_bytes(body)
     report = import_map(sessions, tmp_path)
-    assert report.total_created == 0, report.format()
+    # Everything comes back as it is but Planned node 60: MeshDB serves its NN row with no
+    # status, which the legacy feed means as a Request Received install numbered 60.
+    created = {kind: n for kind, n in report.created.items() if n}
+    assert created == {"installs": 1, "members": 1}, report.format()
+    install = imported.get("/api/v1/installs/60/").json()
+    assert install["status"] == "Request Received"
 
 
 def test_no_member_data_in_any_feed(imported):
@@ -219,9 +228,13 @@ def test_kml_stays_valid_xml_whatever_a_node_is_named(imported):
         ("Active", "5 GHz", "active"),
         ("Active", "Fiber", "fiber"),
         ("Planned", "6 GHz", "planned"),
+        ("Inactive", "Fiber", "dead"),  # MeshDB's word for an Inactive link
     ],
 )
 def test_link_words(status, link_type, word):
-    from ipam.maps.feed import link_word
+    from ipam.imports.nycmesh_words import LINK_WORDS
+    from ipam.maps.links import link_word
 
     assert link_word(status, link_type) == word
+    # The NYC import reads every word served back as the same status.
+    assert LINK_WORDS[word.lower()][0] == status
