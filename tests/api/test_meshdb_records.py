@@ -269,3 +269,61 @@ def test_number_keys_only_where_they_name_the_target(api):
     )
     assert allocate.status_code == 422
 
+
+def test_member_phone_numbers_are_normalised_as_the_join_form_does(api):
+    # MeshDB's Member.save normalises both fields (meshapi/models/member.py); meshkeeper keeps
+    # the join form's spelling, E.164, so a number has one spelling whichever way it came in.
+    made = api.create(
+        "members",
+        {
+            "name": "Ada",
+            "phone_number": "(212) 555-0123",
+            "additional_phone_numbers": ["718.555.0142", "+44 20 7946 0958", "212-555-0123"],
+        },
+    )
+    assert made["phone_number"] == "+12125550123"
+    assert made["additional_phone_numbers"] == ["+17185550142", "+442079460958", "+12125550123"]
+    assert made["all_phone_numbers"] == ["+12125550123", "+17185550142", "+442079460958"]
+    path = f"/api/v1/members/{made['id']}/"
+    patched = api.patch(path, json={"phone_number": "+1 646 555 0100 ext. 12"}).json()
+    assert patched["phone_number"] == "+16465550100;ext=12"  # RFC 3966's extension, kept
+    replaced = api.put(path, json={"name": "Ada", "phone_number": "  "}).json()
+    assert (replaced["phone_number"], replaced["additional_phone_numbers"]) == (None, [])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named", "reason"),
+    [
+        # MeshDB: {"phone_number": ["Invalid phone number: 555"]} (meshapi/validation.py).
+        ("phone_number", "555", "phone_number", "'555' is not a valid phone number"),
+        ("phone_number", "call me", "phone_number", "'call me' is not a phone number"),
+        # Possible but not valid: MeshDB stores "+1 5551234"; meshkeeper, as its join form, refuses.
+        ("phone_number", "555-1234", "phone_number", "'555-1234' is not a valid phone number"),
+        (
+            "additional_phone_numbers",
+            ["+12125550123", "12345"],
+            "additional_phone_numbers.1",
+            "'12345' is not a valid phone number",
+        ),
+        # MeshDB's list validator refuses an empty entry too.
+        ("additional_phone_numbers", [""], "additional_phone_numbers.0", "'' is not a phone"),
+    ],
+)
+def test_an_invalid_member_phone_number_is_refused_naming_field_and_rule(
+    api, field, value, named, reason
+):
+    base = {"name": "Ada", "phone_number": "+12125550123"}
+    created = api.post("/api/v1/members/", json={**base, field: value})
+    member = api.create("members", base)
+    path = f"/api/v1/members/{member['id']}/"
+    for answer in (
+        created,
+        api.put(path, json={**base, field: value}),
+        api.patch(path, json={field: value}),
+    ):
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["errors"]
+        assert (error["field"], error["rule"]) == (named, "phone_number_invalid")
+        assert error["message"].startswith(reason)
+    assert api.get(path).json()["phone_number"] == "+12125550123"
+    assert api.get("/api/v1/members/", role="read_only").json()["count"] == 1
