@@ -40,6 +40,7 @@ from api.schemas.common import (
     Latitude,
     Longitude,
     Notes,
+    OptionalPhoneNumber,
     RecordIn,
     Short,
 )
@@ -152,7 +153,7 @@ class JoinIn(RecordIn):
     ]
     last_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
     email_address: Annotated[EmailStr, Field(max_length=254)]
-    phone_number: Annotated[str, StringConstraints(max_length=40)] | None = None
+    phone_number: OptionalPhoneNumber = None
     street_address: Annotated[Address, StringConstraints(min_length=1)]
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     state: Annotated[str, StringConstraints(min_length=1, max_length=50)]
@@ -171,17 +172,6 @@ class JoinIn(RecordIn):
     def _zip_as_text(cls, value: Any) -> Any:
         """Forms often send the ZIP as a number."""
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-    @field_validator("phone_number")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        """E.164, default region US; an empty string means no phone."""
-        if value is None or not value.strip():
-            return None
-        try:
-            return join.normalise_phone(value)
-        except Invalid as exc:
-            raise _custom(exc) from exc
 
     @field_validator("state")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ipam.enums import (
     NodeStatus,
 )
 from ipam.errors import Invalid
+from ipam.records.search import digits_of, digits_of_each
 
 Parse = Callable[[str], Any]
 Clause = Callable[[Any], ColumnElement[bool]]
@@ -107,6 +109,30 @@ def iexact(column: Any) -> Filter:
 
 def _array_text(column: Any) -> Any:
     return func.array_to_string(column, " ")
+
+
+# What a person types as a phone number: digits and the marks written between them.
+_PHONE_SPELLING = re.compile(r"[\d\s().+-]*\d[\d\s().+-]*")
+
+
+def _phone(value: str) -> ColumnElement[bool]:
+    """MeshDB's substring match on the phone fields (meshapi/views/lookups.py), by digits too.
+
+    Numbers are stored E.164 (ipam/records/phones.py) while MeshDB stored "+1 212-555-0123":
+    a value written as a phone number also matches by its digits, so every spelling MeshDB's
+    clients search with ("212-555-0123", "(212) 555") still finds the member.
+    """
+    clauses = [
+        m.Member.phone_number.icontains(value, autoescape=True),
+        _array_text(m.Member.additional_phone_numbers).icontains(value, autoescape=True),
+    ]
+    if _PHONE_SPELLING.fullmatch(value):
+        digits = re.sub(r"\D", "", value)
+        clauses += [
+            digits_of(m.Member.phone_number).contains(digits),
+            digits_of_each(m.Member.additional_phone_numbers).contains(digits),
+        ]
+    return or_(*clauses)
 
 
 def _node_ids_with_nn(nn: int) -> Any:
@@ -210,13 +236,7 @@ FILTERS: dict[str, dict[str, Filter]] = {
                 _array_text(m.Member.additional_email_addresses).icontains(v, autoescape=True),
             ),
         ),
-        "phone": Filter(
-            _text,
-            lambda v: or_(
-                m.Member.phone_number.icontains(v, autoescape=True),
-                _array_text(m.Member.additional_phone_numbers).icontains(v, autoescape=True),
-            ),
-        ),
+        "phone": Filter(_text, _phone),
     },
     "links": {
         "network_number": Filter(

@@ -33,7 +33,7 @@ def seed(engine: Engine, devices: int) -> None:
         conn.execute(
             text(
                 "INSERT INTO node (id, network_number, name, status, type, placement) "
-                "SELECT gen_random_uuid(), n, 'n' || n, 'Active', 'Standard', 'Unknown' "
+                "SELECT gen_random_uuid(), n, 'n' || n, 'Active', 'Standard', 'None' "
                 "FROM generate_series(1, :n) AS n"
             ),
             {"n": devices},

@@ -9,6 +9,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -19,6 +20,10 @@ from pydantic import (
     create_model,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from ipam.errors import Invalid
+from ipam.records import phones
 
 # Text limits: names and addresses a few hundred characters, notes a few thousand.
 Name = Annotated[str, StringConstraints(max_length=200)]
@@ -29,6 +34,25 @@ Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Altitude = Annotated[float, Field(ge=-500, le=10_000)]
 NetworkNumber = Annotated[int, Field(ge=1, le=8000)]
+
+
+def _phone(value: str, info: ValidationInfo) -> str:
+    """E.164 by ipam/records/phones.py, one rule for the join form and the records API."""
+    try:
+        return phones.normalise_phone(value, field=info.field_name or "phone_number")
+    except Invalid as exc:
+        # The reason goes in as context: user text in a template could hold "{...}".
+        reason = exc.message.partition(": ")[2]
+        raise PydanticCustomError("phone_number_invalid", "{reason}", {"reason": reason}) from exc
+
+
+def _blank_is_none(value: Any) -> Any:
+    """An empty phone box means no phone (MeshDB's `phone_number` is blank=True)."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+PhoneNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(_phone)]
+OptionalPhoneNumber = Annotated[PhoneNumber | None, BeforeValidator(_blank_is_none)]
 
 
 def _ip_text(value: Any) -> Any:

@@ -56,11 +56,14 @@ class NodeIn(RecordIn):
 
     network_number: NetworkNumber | None = None
     name: Name | None = None
-    status: NodeStatus = NodeStatus.PLANNED
+    # Required, as MeshDB's Node model has them (no default, not null: meshapi/models/node.py)
+    # and so its NodeSerializer does. meshkeeper's own paths (imports, the join form, NN
+    # assignment) write through ipam/records and may still make a node without a place.
+    status: NodeStatus
     type: NodeType = NodeType.STANDARD
     placement: Placement = NodePlacement.UNKNOWN
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
+    latitude: Latitude
+    longitude: Longitude
     altitude: Altitude | None = None
     install_date: date | None = None
     abandon_date: date | None = None

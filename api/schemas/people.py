@@ -18,6 +18,8 @@ from api.schemas.common import (
     Name,
     NodeRef,
     Notes,
+    OptionalPhoneNumber,
+    PhoneNumber,
     RecordIn,
     RecordOut,
     Ref,
@@ -28,7 +30,6 @@ from api.schemas.common import (
 from ipam.enums import AddressTruthSource, BillingStatus, InstallStatus, PaymentPreference
 
 Email = Annotated[EmailStr, Field(max_length=254)]
-Phone = Annotated[str, Field(max_length=40)]
 
 
 def _lower(value: Any) -> Any:
@@ -63,8 +64,10 @@ class MemberIn(RecordIn):
     primary_email_address: Email | None = None
     stripe_email_address: Email | None = None
     additional_email_addresses: list[Email] = Field(default_factory=list, max_length=50)
-    phone_number: Phone | None = None
-    additional_phone_numbers: list[Phone] = Field(default_factory=list, max_length=50)
+    # Normalised to E.164 and checked as the join form checks them (ipam/records/phones.py);
+    # MeshDB's Member validates and normalises both fields (meshapi/models/member.py).
+    phone_number: OptionalPhoneNumber = None
+    additional_phone_numbers: list[PhoneNumber] = Field(default_factory=list, max_length=50)
     slack_handle: Short | None = None
     notes: Notes | None = None
     payment_preference: Payment | None = None

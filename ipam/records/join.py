@@ -23,7 +23,6 @@ import string
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -33,6 +32,7 @@ from ipam.enums import InstallStatus
 from ipam.errors import Conflict, DomainError, Invalid
 from ipam.records import edits
 from ipam.records.changes import KINDS
+from ipam.records.phones import normalise_phone, same_phone
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ ACTOR = "join-form"
 JOIN_LOCK = 0x6D6B_0020
 # MeshDB's AddressTruthSource for an address a person typed in (meshapi/models/building.py).
 TRUTH_SOURCE = "HumanEntry"
-DEFAULT_REGION = "US"
 
 # USPS two-letter codes of the states, DC and the inhabited territories.
 # fmt: off
@@ -165,20 +164,6 @@ class JoinResult:
 def collapse(value: str | None) -> str:
     """Trim and collapse runs of whitespace to one space."""
     return " ".join((value or "").split())
-
-
-def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
-    """A phone number in E.164 (+12125550123); Invalid naming phone_number otherwise."""
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise Invalid(f"phone_number: {raw!r} is not a phone number", field="phone_number") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise Invalid(
-            f"phone_number: {raw!r} is not a valid phone number (default region {region})",
-            field="phone_number",
-        )
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalise_email(raw: str) -> str:
@@ -368,15 +353,6 @@ def _open_request(
     return next((i for i in session.scalars(stmt) if unit_key(i.unit) == wanted), None)
 
 
-def _same_phone(stored: str | None, phone: str) -> bool:
-    if not stored:
-        return False
-    try:
-        return normalise_phone(stored) == phone
-    except Invalid:
-        return stored.strip() == phone
-
-
 # Additional phone numbers a join may grow a member to. Far below the 50 the API accepts on
 # a member (api/schemas/people.py), so an admin's GET-then-PUT of it always stays valid.
 JOIN_PHONE_CAP = 5
@@ -393,7 +369,7 @@ def _member(session: Session, clean: _Clean, actor: str) -> tuple[m.Member, bool
         return edits.create(session, KINDS["members"], values, actor), False
     phone = clean.phone
     known = [member.phone_number, *member.additional_phone_numbers]
-    if phone and not any(_same_phone(p, phone) for p in known):
+    if phone and not any(same_phone(p, phone) for p in known):
         if len(member.additional_phone_numbers) >= JOIN_PHONE_CAP:
             # No number in the log: it is a member's personal data.
             log.info(

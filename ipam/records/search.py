@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ipam import models as m
 from ipam.numbering import addressing, allocations
+from ipam.records.phones import DEFAULT_REGION
 
 LIMIT = 25
 MIN_PHONE_DIGITS = 7  # fewer digits than a local number match too much to be a phone search
@@ -48,15 +49,28 @@ def phone_digits(query: str) -> str | None:
     if re.search(r"[A-Za-z@]", query):
         return None
     try:
-        number = phonenumbers.parse(query, "US")
+        number = phonenumbers.parse(query, DEFAULT_REGION)
         digits = str(number.national_number)
     except phonenumbers.NumberParseException:
         digits = re.sub(r"\D", "", query)
     return digits if len(digits) >= MIN_PHONE_DIGITS else None
 
 
-def _digits(column: Any) -> Any:
-    return func.regexp_replace(column, r"\D", "", "g")
+# An extension after the number is not part of the number a phone search matches: ";ext=12"
+# as ipam/records/phones.py keeps it, " ext. 12" as MeshDB's international format writes it,
+# "x12" as people type it.
+_EXTENSION = r"(;ext=|\s*(extension|ext\.?|x)\s*)\d*"
+
+
+def digits_of(column: Any) -> Any:
+    """SQL: a phone column's digits, its extension left out."""
+    return func.regexp_replace(func.regexp_replace(column, _EXTENSION, "", "gi"), r"\D", "", "g")
+
+
+def digits_of_each(array: Any) -> Any:
+    """SQL: a phone array's digits, element by element between "|" ("|12125550123|1718|")."""
+    joined = func.regexp_replace(func.array_to_string(array, "|"), _EXTENSION, "", "gi")
+    return literal("|") + func.regexp_replace(joined, r"[^0-9|]", "", "g") + literal("|")
 
 
 def _like(text: str) -> str:
@@ -74,9 +88,8 @@ def _any_like(array: Any, pattern: str) -> Any:
 
 
 def _any_digits(array: Any, digits: str) -> Any:
-    """True when any element's digits end with `digits` ("|" keeps the elements apart)."""
-    joined = func.regexp_replace(func.array_to_string(array, "|"), r"[^0-9|]", "", "g")
-    return (literal("|") + joined + literal("|")).like(f"%{digits}|%")
+    """True when any element's digits end with `digits`."""
+    return digits_of_each(array).like(f"%{digits}|%")
 
 
 def _member_where(query: str) -> Any:
@@ -90,7 +103,7 @@ def _member_where(query: str) -> Any:
     digits = phone_digits(query)
     if digits:
         clauses += [
-            _digits(m.Member.phone_number).endswith(digits),
+            digits_of(m.Member.phone_number).endswith(digits),
             _any_digits(m.Member.additional_phone_numbers, digits),
         ]
     return or_(*clauses)

@@ -89,9 +89,14 @@ def building(
     return api.create("buildings", body)
 
 
+# Where a node is unless a test says otherwise (Brooklyn, near building()'s default).
+NODE_PLACE = {"latitude": 40.6996, "longitude": -73.9418}
+
+
 def node(api: ApiClient, network_number: int | None = None, **fields: Any) -> dict[str, Any]:
-    """Create a node, with a network number when given."""
-    return api.create("nodes", {"network_number": network_number, "status": "Active", **fields})
+    """Create an Active node (MeshDB requires status and coordinates), numbered when given."""
+    body = {"network_number": network_number, "status": "Active", **NODE_PLACE}
+    return api.create("nodes", {**body, **fields})
 
 
 def install(
@@ -183,7 +188,7 @@ def create_body(resource: str, w: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "members": {"name": "Fresh Member"},
         "buildings": {"street_address": "99 Fresh Street", "latitude": 40.7, "longitude": -73.9},
         "installs": {"member": ref(w["members"]), "building": ref(w["buildings"])},
-        "nodes": {"name": "Fresh Node"},
+        "nodes": {"name": "Fresh Node", "status": "Planned", **NODE_PLACE},
         "devices": {"node": node_id, "name": "fresh-device"},
         "sectors": {
             "node": node_id,

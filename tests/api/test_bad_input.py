@@ -253,7 +253,10 @@ def test_foreign_key_to_the_wrong_kind_of_record_is_422(env):
 
 @pytest.mark.parametrize("nn", [0, -1, 8001, 10**30, "abc", 1.5, "12;DROP"])
 def test_network_number_out_of_range_is_422(env, nn):
-    response = env["api"].post("/api/v1/nodes/", json={"network_number": nn})
+    response = env["api"].post(
+        "/api/v1/nodes/",
+        json={"network_number": nn, "status": "Planned", "latitude": 40.7, "longitude": -73.9},
+    )
     _assert_names(response, 422, "network_number")
 
 
@@ -270,10 +273,21 @@ def test_changing_a_network_number_once_set_is_422(env):
 
 def test_a_duplicate_network_number_is_409_naming_the_holder(env):
     api, holder = env["api"], env["world"]["nodes"]
-    response = api.post("/api/v1/nodes/", json={"network_number": holder["network_number"]})
+    response = api.post(
+        "/api/v1/nodes/",
+        json={
+            "network_number": holder["network_number"],
+            "status": "Planned",
+            "latitude": 40.7,
+            "longitude": -73.9,
+        },
+    )
     body = _assert_names(response, 409, "network_number")
     assert holder["id"] in body["detail"]
-    spare = api.create("nodes", {"name": "no number yet"})
+    spare = api.create(
+        "nodes",
+        {"name": "no number yet", "status": "Planned", "latitude": 40.7, "longitude": -73.9},
+    )
     again = api.patch(
         f"/api/v1/nodes/{spare['id']}/", json={"network_number": holder["network_number"]}
     )

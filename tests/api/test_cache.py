@@ -16,7 +16,16 @@ def _poll(sessions, device_id, rtt, at):
 
 
 def test_a_record_edit_shows_at_once(api):
-    node = api.create("nodes", {"network_number": 77, "name": "before"})
+    node = api.create(
+        "nodes",
+        {
+            "network_number": 77,
+            "name": "before",
+            "status": "Planned",
+            "latitude": 40.7,
+            "longitude": -73.9,
+        },
+    )
     assert api.get("/api/v1/nodes/77/").json()["name"] == "before"
     assert api.get("/api/v1/nodes/?page_size=5").json()["results"][0]["name"] == "before"
     api.patch(f"/api/v1/nodes/{node['id']}/", json={"name": "after"})
@@ -26,7 +35,9 @@ def test_a_record_edit_shows_at_once(api):
 
 
 def test_a_new_measurement_without_a_transition_shows_at_once(api, sessions):
-    node = api.create("nodes", {"network_number": 78, "status": "Active"})
+    node = api.create(
+        "nodes", {"network_number": 78, "status": "Active", "latitude": 40.7, "longitude": -73.9}
+    )
     device = api.create("devices", {"node": node["id"], "name": "omni"})
     start = datetime.now(UTC)
     _poll(sessions, device["id"], 1.5, start)
@@ -39,7 +50,9 @@ def test_a_new_measurement_without_a_transition_shows_at_once(api, sessions):
 
 
 def test_every_caller_is_still_checked(api):
-    api.create("nodes", {"network_number": 79})
+    api.create(
+        "nodes", {"network_number": 79, "status": "Planned", "latitude": 40.7, "longitude": -73.9}
+    )
     assert api.get("/api/v1/nodes/79/").status_code == 200
     assert api.get("/api/v1/nodes/79/", role=None).status_code == 401
     assert api.get("/api/v1/nodes/79/", headers={"Authorization": "Bearer nope"}).status_code == 401
@@ -50,7 +63,9 @@ def test_a_poll_keeps_the_record_part_and_fills_what_the_rows_hold(api, sessions
     from ipam import models as m
     from ipam.records.changes import jsonable
 
-    node = api.create("nodes", {"network_number": 81, "status": "Active"})
+    node = api.create(
+        "nodes", {"network_number": 81, "status": "Active", "latitude": 40.7, "longitude": -73.9}
+    )
     device = api.create("devices", {"node": node["id"], "name": "omni"})
     start = datetime.now(UTC).replace(microsecond=123456)
     _poll(sessions, device["id"], 2.5, start)
@@ -88,7 +103,9 @@ def test_a_poll_keeps_the_record_part_and_fills_what_the_rows_hold(api, sessions
 
 
 def test_a_write_answers_with_the_observed_block(api, sessions):
-    node = api.create("nodes", {"network_number": 82, "status": "Active"})
+    node = api.create(
+        "nodes", {"network_number": 82, "status": "Active", "latitude": 40.7, "longitude": -73.9}
+    )
     device = api.create("devices", {"node": node["id"], "name": "omni"})
     assert device["observed"]["status"] == "pending"
     _poll(sessions, device["id"], 3.0, datetime.now(UTC))

@@ -6,7 +6,9 @@ from daemon.polling import poll_icmp
 
 
 def _node_with_devices(api, nn, addresses):
-    node = api.create("nodes", {"network_number": nn, "status": "Active"})
+    node = api.create(
+        "nodes", {"network_number": nn, "status": "Active", "latitude": 40.7, "longitude": -73.9}
+    )
     devices = [
         api.create(
             "devices",
@@ -45,7 +47,9 @@ def test_node_health_after_a_poll(api, sessions, settings):
 def test_health_list_filters_by_observed_and_recorded(api, sessions, settings):
     _node_with_devices(api, 10, ["127.0.0.3"])
     _node_with_devices(api, 20, [None])
-    api.create("nodes", {"network_number": 30, "status": "Planned"})
+    api.create(
+        "nodes", {"network_number": 30, "status": "Planned", "latitude": 40.7, "longitude": -73.9}
+    )
     asyncio.run(poll_icmp(sessions, settings))
     up = api.get("/api/v1/health/?observed_status=up").json()
     assert [r["network_number"] for r in up["results"]] == [10]

@@ -69,7 +69,16 @@ def test_every_resource_records_create_and_update(env, resource):
 def test_many_to_many_sides_are_in_the_versions(env):
     api, w = env["api"], env["world"]
     building = b.building(api, "5 History Lane")
-    node = api.create("nodes", {"name": "hist", "buildings": [building["id"]]})
+    node = api.create(
+        "nodes",
+        {
+            "name": "hist",
+            "buildings": [building["id"]],
+            "status": "Planned",
+            "latitude": 40.7,
+            "longitude": -73.9,
+        },
+    )
     rows = _history(api, "nodes", node["id"])
     assert rows[0]["after"]["buildings"] == [building["id"]]
     api.patch(f"/api/v1/buildings/{building['id']}/", json={"primary_node": node["id"]})

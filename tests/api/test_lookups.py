@@ -22,11 +22,11 @@ def env(engine, tmp_path_factory) -> Any:
             primary_email_address="alice@example.org",
             stripe_email_address="alice.pay@example.net",
             additional_email_addresses=["ALICE.alt@Mesh.org"],
-            phone_number="+1 555 0100",
+            phone_number="+1 718 555 0100",
             additional_phone_numbers=["212-555-0199"],
         )
         r["bob"] = b.member(
-            api, "Bob Builder", primary_email_address="bob@example.org", phone_number="555-0200"
+            api, "Bob Builder", primary_email_address="bob@example.org", phone_number="646.555.0200"
         )
         for n in range(1, 6):
             r[f"pager{n}"] = b.member(api, f"Pager {n}")
@@ -131,6 +131,12 @@ CASES = [
     # MeshDB's names for the same filters
     ("members", "email_address=ALT@MESH", {"alice"}),
     ("members", "phone_number=555-0200", {"bob"}),
+    # Stored E.164 (+16465550200); MeshDB stored "+1 646-555-0200", and its clients' spellings
+    # of it still match, by digits.
+    ("members", "phone_number=%2B1 646-555-0200", {"bob"}),
+    ("members", "phone_number=(212) 555", {"alice"}),
+    ("members", "phone_number=%2B17185550100", {"alice"}),
+    ("members", "phone_number=718 555 0200", set()),
     # links
     ("links", "network_number=202", {"l1"}),
     ("links", "network_number=201", {"l1", "l2"}),

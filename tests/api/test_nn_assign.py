@@ -96,7 +96,7 @@ def test_unknown_and_closed_installs(api):
 
 
 def test_inactive_node_without_number_becomes_planned(api):
-    node = api.create("nodes", {"status": "Inactive"})
+    node = api.create("nodes", {"status": "Inactive", "latitude": 40.7, "longitude": -73.9})
     install, _ = _install(api, node=node)
     answer = _assign(api, install["install_number"])
     assert answer.status_code == 201
@@ -112,25 +112,37 @@ def test_assign_needs_installer(api, role, status):
 def test_vanity_number_reassigns_a_waiting_install_and_refuses_an_active_one(api, sessions):
     _make_installs(sessions, 3)
     api.patch("/api/v1/installs/3/", json={"status": "Active"})
-    made = api.post("/api/v1/nodes/", json={"network_number": 2, "status": "Planned"})
+    made = api.post(
+        "/api/v1/nodes/",
+        json={"network_number": 2, "status": "Planned", "latitude": 40.7, "longitude": -73.9},
+    )
     assert made.status_code == 201
     assert api.get("/api/v1/installs/2/").json()["status"] == "NN Reassigned"
-    refused = api.post("/api/v1/nodes/", json={"network_number": 3})
+    refused = api.post(
+        "/api/v1/nodes/",
+        json={"network_number": 3, "status": "Planned", "latitude": 40.7, "longitude": -73.9},
+    )
     assert refused.status_code == 409
     assert "Active" in refused.json()["detail"]
-    taken = api.post("/api/v1/nodes/", json={"network_number": 2})
+    taken = api.post(
+        "/api/v1/nodes/",
+        json={"network_number": 2, "status": "Planned", "latitude": 40.7, "longitude": -73.9},
+    )
     assert taken.status_code == 409
 
 
 def test_node_set_active_without_number_gets_one(api):
-    node = api.create("nodes", {"status": "Planned"})
+    node = api.create("nodes", {"status": "Planned", "latitude": 40.7, "longitude": -73.9})
     changed = api.patch(f"/api/v1/nodes/{node['id']}/", json={"status": "Active"}).json()
     assert changed["network_number"] == 101
 
 
 def test_disambiguate_number(api, sessions):
     _make_installs(sessions, 3)
-    api.post("/api/v1/nodes/", json={"network_number": 2})
+    api.post(
+        "/api/v1/nodes/",
+        json={"network_number": 2, "status": "Planned", "latitude": 40.7, "longitude": -73.9},
+    )
     body = api.get("/api/v1/disambiguate-number/?number=2").json()
     assert body["node"]["network_number"] == 2
     assert body["install"]["install_number"] == 2

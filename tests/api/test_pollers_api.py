@@ -8,7 +8,16 @@ from ipam.pollers.shares import PollerSpec
 
 
 def test_a_node_and_a_device_take_a_poller_group(api):
-    node = api.create("nodes", {"network_number": 91, "poller_group": "east"})
+    node = api.create(
+        "nodes",
+        {
+            "network_number": 91,
+            "poller_group": "east",
+            "status": "Planned",
+            "latitude": 40.7,
+            "longitude": -73.9,
+        },
+    )
     assert node["poller_group"] == "east"
     device = api.create("devices", {"node": node["id"], "name": "omni"})
     assert device["poller_group"] is None
@@ -21,7 +30,9 @@ def test_a_node_and_a_device_take_a_poller_group(api):
 
 def test_the_pollers_list_says_who_is_alive_and_what_each_holds(api, sessions):
     now = datetime.now(UTC)
-    node = api.create("nodes", {"network_number": 92})
+    node = api.create(
+        "nodes", {"network_number": 92, "status": "Planned", "latitude": 40.7, "longitude": -73.9}
+    )
     device = api.create("devices", {"node": node["id"], "name": "omni"})
     with transaction(sessions) as session:
         leases.heartbeat(session, PollerSpec("core-1"), now)

@@ -24,7 +24,9 @@ def test_allocate_first_free_address_and_first_free_slash31_for_a_link(api):
     second = api.post(f"/api/v1/prefixes/{loopbacks['id']}/allocate/", json={}).json()
     assert second["address"] == "10.70.240.2/32"
     p2p = _prefix(api, "10.70.208.0/20")
-    node = api.create("nodes", {"network_number": 10})
+    node = api.create(
+        "nodes", {"network_number": 10, "status": "Planned", "latitude": 40.7, "longitude": -73.9}
+    )
     a = api.create("devices", {"node": node["id"], "name": "a"})
     b = api.create("devices", {"node": node["id"], "name": "b"})
     link = api.create("links", {"from_device": a["id"], "to_device": b["id"], "status": "Active"})

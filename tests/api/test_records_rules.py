@@ -209,11 +209,13 @@ def test_put_replaces_the_record_and_patch_changes_only_what_is_given(env):
     patched = api.patch(path, json={"name": "Patched"}).json()
     assert (patched["name"], patched["notes"], patched["latitude"]) == ("Patched", "keep?", 40.7)
     assert patched["placement"] == "rooftop"  # MeshDB's spelling; the old one still reads
-    put = api.put(path, json={"name": "Put"}).json()
+    # A whole node: status and place are required (MeshDB's), what is left out is unset.
+    whole = {"name": "Put", "status": "Planned", "latitude": 40.6, "longitude": -73.8}
+    put = api.put(path, json=whole).json()
     assert (put["name"], put["notes"], put["latitude"], put["placement"]) == (
         "Put",
         None,
-        None,
+        40.6,
         "None",
     )
     assert put["status"] == "Planned"

@@ -14,7 +14,9 @@ from ipam.observed.series_rules import METRICS
 
 
 def _device(api, nn=492, address="127.0.0.2"):
-    node = api.create("nodes", {"network_number": nn, "status": "Active"})
+    node = api.create(
+        "nodes", {"network_number": nn, "status": "Active", "latitude": 40.7, "longitude": -73.9}
+    )
     return api.create(
         "devices", {"node": node["id"], "name": f"nycmesh-{nn}", "management_address": address}
     )

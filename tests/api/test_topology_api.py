@@ -16,7 +16,16 @@ def mesh(api):
         (50, "Standard"),
         (60, "Standard"),
     ]:
-        nodes[nn] = api.create("nodes", {"network_number": nn, "status": "Active", "type": kind})
+        nodes[nn] = api.create(
+            "nodes",
+            {
+                "network_number": nn,
+                "status": "Active",
+                "type": kind,
+                "latitude": 40.7,
+                "longitude": -73.9,
+            },
+        )
     devices = {
         nn: api.create("devices", {"node": node["id"], "name": f"nycmesh-{nn}-omni"})
         for nn, node in nodes.items()

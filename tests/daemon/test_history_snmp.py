@@ -23,7 +23,7 @@ def agent():
 
 def test_a_real_poll_is_a_sample_matching_the_health_answer(db, sessions, settings, agent):
     with transaction(sessions) as session:
-        node = m.Node(network_number=10, status="Active", type="Standard", placement="Unknown")
+        node = m.Node(network_number=10, status="Active", type="Standard", placement="None")
         device = m.Device(
             node=node, name="nycmesh-10-ap", status="Active", management_address="127.0.0.1"
         )

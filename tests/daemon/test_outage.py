@@ -195,7 +195,16 @@ async def test_daemon_and_api_ride_out_an_outage(up: Server, fast, caplog):
             for method, path, body in (
                 ("GET", node_path, None),
                 ("GET", "/api/v1/", None),
-                ("POST", "/api/v1/nodes/", {"network_number": 802, "status": "Active"}),
+                (
+                    "POST",
+                    "/api/v1/nodes/",
+                    {
+                        "network_number": 802,
+                        "status": "Active",
+                        "latitude": 40.7,
+                        "longitude": -73.9,
+                    },
+                ),
             ):
                 answer, took = timed(
                     lambda: api.request(method, path, headers=auth, json=body)  # noqa: B023

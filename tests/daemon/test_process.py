@@ -193,7 +193,10 @@ def test_run_killed_mid_cycle_loses_nothing_and_duplicates_nothing(
     base = f"http://127.0.0.1:{first_port}"
     headers = {"Authorization": f"Bearer {admin_token}"}
     api = httpx.Client(base_url=base, headers=headers, timeout=5)
-    node = api.post("/api/v1/nodes/", json={"network_number": 701, "status": "Active"})
+    node = api.post(
+        "/api/v1/nodes/",
+        json={"network_number": 701, "status": "Active", "latitude": 40.7, "longitude": -73.9},
+    )
     assert node.status_code == 201, node.text
     node_id = node.json()["id"]
     before_kill = []

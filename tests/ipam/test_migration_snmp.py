@@ -34,7 +34,7 @@ def _alembic(engine, action, revision: str) -> None:
 
 def test_snmp_1_clears_sys_descr_copies_and_downgrades(db, sessions) -> None:
     with transaction(sessions) as session:
-        node = m.Node(network_number=10, status="Active", type="Standard", placement="Unknown")
+        node = m.Node(network_number=10, status="Active", type="Standard", placement="None")
         uisp = m.Device(node=node, name="from-uisp", status="Active")
         polled = m.Device(node=node, name="snmp-only", status="Active")
         session.add_all([uisp, polled])

@@ -75,3 +75,33 @@ def test_an_install_is_found_through_its_additional_member(api, sessions):
             "additional": True,
         }
     ]
+
+
+def test_a_phone_is_found_in_any_spelling_whoever_stored_it(api, sessions):
+    # The records API stores E.164 (an extension after ";ext="); rows written before it, or
+    # copied from MeshDB, keep their own spelling ("+1 212-555-0123"): both are found.
+    from ipam import models as m
+
+    kept = member(api, "Kept", phone_number="(646) 555-0100 x 12")
+    assert kept["phone_number"] == "+16465550100;ext=12"
+    with sessions.begin() as session:
+        session.add(
+            m.Member(name="Copied", phone_number="+1 212-555-0123", additional_phone_numbers=[])
+        )
+        session.add(
+            m.Member(
+                name="Legacy",
+                phone_number=None,
+                additional_phone_numbers=["917 555 0199 extension 4"],
+            )
+        )
+    with sessions() as session:
+        for query, name in [
+            ("646-555-0100", "Kept"),
+            ("+1 (646) 555 0100", "Kept"),
+            ("2125550123", "Copied"),
+            ("(212) 555-0123", "Copied"),
+            ("+19175550199", "Legacy"),
+        ]:
+            assert [x["name"] for x in search(session, query).members] == [name], query
+        assert search(session, "555-0100 12").members == []
