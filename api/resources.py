@@ -228,6 +228,7 @@ def build_router(res: Resource) -> APIRouter:
             session,
             page_adapter,
             lambda: paginate(request, session, base(), res.name, page, page_size),
+            follows="records",
         )
 
     lookup_params = sorted(FILTERS[res.name])
@@ -260,6 +261,7 @@ def build_router(res: Resource) -> APIRouter:
             session,
             page_adapter,
             lambda: paginate(request, session, stmt, res.name, page, page_size),
+            follows="records",
         )
 
     @router.post("/", status_code=201, response_model=res.out, summary=f"Create a {kind.singular}")
@@ -287,6 +289,7 @@ def build_router(res: Resource) -> APIRouter:
             out_adapter,
             compute,
             etag=lambda: current_etag(session, kind, resolved[0]),
+            follows="records",
         )
 
     def write(

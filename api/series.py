@@ -37,8 +37,8 @@ def series(
         step_s = None if step is None else parse_step(step)
     except StepError as exc:
         raise Invalid(str(exc), field="step") from exc
-    # Cached like the health answers: samples only come with a poll, which bumps the observed
-    # version, and the bytes come from pydantic-core (thousands of points in milliseconds).
+    # Samples only come with a poll, which bumps the observed version: the answer follows it
+    # (and the events, as a device's deletion is one); the bytes come from pydantic-core.
     return cached_json(
         request,
         session,
@@ -53,4 +53,5 @@ def series(
             now=datetime.now(UTC),
             kept=tiers(request.app.state.settings),
         ),
+        follows="observed",
     )

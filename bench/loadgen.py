@@ -64,6 +64,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     total = int(rate * duration)
     queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
     latencies: list[float] = []
+    slow: list[tuple[float, float]] = []  # (latency, when it was due): where the tail came from
     statuses: Counter[str] = Counter()
 
     async def connection() -> None:
@@ -78,6 +79,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
             latencies.append((time.perf_counter() - due) * 1000)
+            slow.append((latencies[-1], due - start))
         writer.close()
 
     workers = [asyncio.create_task(connection()) for _ in range(int(spec.get("connections", 16)))]
@@ -104,6 +106,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "p90_ms": percentile(latencies, 0.90),
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": latencies[-1] if latencies else None,
+        # The ten slowest, with the second of the run they were due in: one stall or many.
+        "slowest": [[round(ms, 1), round(at, 2)] for ms, at in sorted(slow)[-10:]],
     }
 
 

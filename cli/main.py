@@ -16,7 +16,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 
 from cli import people
-from cli.child_daemon import WITH_PARENT, ChildDaemon, exit_with_parent
+from cli.child_daemon import WITH_PARENT, ChildDaemon, exit_with_parent, lower_priority
 from cli.csv_files import cli_export, cli_import
 from cli.meshdb_import import import_meshdb
 from collectors.errors import CollectorError
@@ -72,7 +72,11 @@ async def serve(settings: Settings, engine: Engine, *, with_daemon: bool) -> Non
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     # A process of its own, not a task on this loop: a cycle's Python work (a third of a
     # CPU-second for a thousand devices) under the API's GIL cost its p99 a second (issue 16).
-    daemon = ChildDaemon(engine.url.render_as_string(hide_password=False)) if with_daemon else None
+    daemon = (
+        ChildDaemon(engine.url.render_as_string(hide_password=False), settings.daemon_nice)
+        if with_daemon
+        else None
+    )
 
     def request_exit() -> None:
         server.force_exit = server.should_exit  # a second signal: stop waiting for clients
@@ -148,7 +152,7 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_daemon(settings: Settings, args: argparse.Namespace) -> int:
     """The daemon alone."""
     # Polling is batch work: on a shared box the API's requests should get the CPU first.
-    os.nice(settings.daemon_nice)
+    lower_priority(settings.daemon_nice)
     engine = serving_database(settings)
     load_channels_file(make_sessionmaker(engine), settings)
     asyncio.run(run_daemon(settings, engine, with_parent=args.with_parent))

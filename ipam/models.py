@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import (
     ARRAY,
@@ -445,6 +446,13 @@ class History(Base):
     __table_args__ = (Index("ix_history_resource_record", "resource", "record_id"),)
 
 
+# The events of record changes (ipam/records/versions.py): cached record answers follow them.
+RECORD_EVENTS = (
+    "resource <> 'incidents' "
+    "AND (type LIKE '%.created' OR type LIKE '%.updated' OR type LIKE '%.deleted')"
+)
+
+
 class Event(Base):
     """The transactional outbox: every change, in commit order, for alerting systems."""
 
@@ -457,6 +465,8 @@ class Event(Base):
     subject_id: Mapped[str] = mapped_column(String(64))
     network_number: Mapped[int | None] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+    __table_args__ = (Index("ix_event_record_changes", "id", postgresql_where=text(RECORD_EVENTS)),)
 
 
 class Prefix(Record):

@@ -60,7 +60,7 @@ class Identity(NamedTuple):
 
     name: str | None
     role: str | None
-    version: tuple[int, int]
+    version: versions.Versions
 
 
 # One round trip for the two things every read needs. The secret's hash is looked up, never
@@ -79,7 +79,7 @@ def identify(session: Session, secret: str) -> Identity:
         # No token holds a NUL, and PostgreSQL text cannot be asked for one.
         return Identity(None, None, versions.current(session))
     row = session.execute(_IDENTIFY, {"prefix": secret[:PREFIX_LEN], "digest": _hash(secret)}).one()
-    return Identity(row[0], row[1], (int(row[2]), int(row[3])))
+    return Identity(row[0], row[1], versions.from_row(row[2:]))
 
 
 def secret_digest(secret: str) -> str:

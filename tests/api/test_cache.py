@@ -113,3 +113,47 @@ def test_a_write_answers_with_the_observed_block(api, sessions):
     assert changed.status_code == 200
     assert changed.json()["observed"]["rtt_ms"]["avg"] == 3.0
     assert api.get("/api/v1/nodes/82/").json()["observed"]["status"] == "up"
+
+
+def test_a_status_event_keeps_record_answers_and_health_follows_it(api, sessions):
+    node = api.create(
+        "nodes", {"network_number": 83, "status": "Active", "latitude": 40.7, "longitude": -73.9}
+    )
+    device = api.create("devices", {"node": node["id"], "name": "omni"})
+    start = datetime.now(UTC)
+    _poll(sessions, device["id"], 2.0, start)
+    assert api.get("/api/v1/nodes/83/").json()["observed"]["status"] == "up"
+    assert api.get("/api/v1/nodes/83/health/").json()["devices"][0]["observed_status"] == "up"
+    cache = api.client.app.state.response_cache
+    node_url = next(k for k in cache._entries if k.endswith("/api/v1/nodes/83/"))
+    health_url = next(k for k in cache._entries if k.endswith("/api/v1/nodes/83/health/"))
+    record_part, health_part = cache._entries[node_url], cache._entries[health_url]
+    # Down twice (MESHKEEPER_DOWN_AFTER): a device.status_changed event, which is no record change.
+    for minutes in (1, 2):
+        with transaction(sessions) as session:
+            apply_ping_results(
+                session,
+                [DeviceResult(uuid.UUID(device["id"]), S.DOWN, "127.0.0.9")],
+                start + timedelta(minutes=minutes),
+            )
+    assert api.get("/api/v1/nodes/83/").json()["observed"]["status"] == "down"
+    assert cache._entries[node_url] == record_part  # the same stored bytes, not recomputed
+    assert api.get("/api/v1/nodes/83/health/").json()["devices"][0]["observed_status"] == "down"
+    assert cache._entries[health_url][0] > health_part[0]  # health reads what events follow
+    # A record change anywhere is followed by every record answer.
+    api.patch(f"/api/v1/devices/{device['id']}/", json={"name": "omni-2"})
+    assert api.get("/api/v1/nodes/83/").json()  # recomputed at the new record version
+    assert cache._entries[node_url][0] > record_part[0]
+
+
+def test_a_series_follows_each_poll(api, sessions):
+    node = api.create(
+        "nodes", {"network_number": 84, "status": "Active", "latitude": 40.7, "longitude": -73.9}
+    )
+    device = api.create("devices", {"node": node["id"], "name": "omni"})
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    url = f"/api/v1/devices/{device['id']}/series/?metric=rtt_avg_ms"
+    _poll(sessions, device["id"], 1.0, start)
+    assert [p["value"] for p in api.get(url).json()["points"]] == [1.0]
+    _poll(sessions, device["id"], 4.0, start + timedelta(minutes=1))  # still up: no event
+    assert [p["value"] for p in api.get(url).json()["points"]] == [1.0, 4.0]
