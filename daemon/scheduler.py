@@ -8,6 +8,7 @@ import logging
 import time
 import zlib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -70,6 +71,8 @@ class Daemon:
         self.jobs = jobs
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.running: set[asyncio.Task[Any]] = set()
+        self.active: set[str] = set()  # collectors with a run in hand (a cycle or a takeover)
+        self.takeovers: dict[str, asyncio.Task[None]] = {}
         self.failing: set[str] = set()
         self.database_down = False
         self.backoff: dict[str, float] = {}
@@ -141,6 +144,10 @@ class Daemon:
         task = asyncio.current_task()
         if task is not None:
             self.running.add(task)
+        takeover = self.takeovers.get(name)
+        if takeover is not None:  # a takeover of this collector in hand finishes first
+            await asyncio.wait({takeover})
+        self.active.add(name)
         patience = db_guard.PATIENCE.set(BATCH_PATIENCE_S)
         try:
             guard = db_guard.guard_of(self.engine)
@@ -152,13 +159,37 @@ class Daemon:
             return None
         finally:
             db_guard.PATIENCE.reset(patience)
+            self.active.discard(name)
             if task is not None:
                 self.running.discard(task)
 
     async def _beat(self) -> None:
-        """Say this poller is alive; an outage is logged by the jobs, not every beat."""
-        with contextlib.suppress(*DATABASE_ERRORS):
-            await asyncio.to_thread(self.shard.beat, utcnow())
+        """Say this poller is alive, and take over at once from one that stopped beating."""
+        with contextlib.suppress(*DATABASE_ERRORS):  # an outage is logged by the jobs
+            gone = await asyncio.to_thread(self.shard.beat_and_count, utcnow())
+            if gone:
+                log.warning("pollers %s stopped beating: taking over their share", sorted(gone))
+                for name, (_, interval) in self.jobs.items():
+                    if name in sharding.SHARDED and interval > 0 and name not in self.active:
+                        task = asyncio.create_task(self._take_over(name))
+                        self.takeovers[name] = task
+                        self.running.add(task)
+                        task.add_done_callback(self.running.discard)
+
+    async def _take_over(self, name: str) -> None:
+        """Poll now what a dead poller held and is this one's: not a whole interval later."""
+        # The rest of this poller's share waits for its own cycle: nothing polled twice.
+        job, _ = self.jobs[name]
+        self.active.add(name)
+        token = sharding.CURRENT.set(replace(self.shard, takeover=True))
+        try:
+            await self._timed(name, job)
+        except DATABASE_ERRORS as exc:
+            self._database_failed(name, exc)
+        finally:
+            sharding.CURRENT.reset(token)
+            self.active.discard(name)
+            self.takeovers.pop(name, None)
 
     async def _run_sharded(self, name: str) -> Any:
         """A sharded collector: every daemon runs it, each on the share it leases."""

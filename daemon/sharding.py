@@ -42,6 +42,10 @@ class Shard:
     spec: PollerSpec
     sessions: sessionmaker[Session]
     heartbeat_s: float
+    # A takeover run polls only what it leases anew: a dead poller's targets, at once.
+    takeover: bool = False
+    # The other pollers alive at the last look, to see one stop beating.
+    others: frozenset[str] = frozenset()
 
     @classmethod
     def from_settings(cls, settings: Settings, sessions: sessionmaker[Session]) -> Shard:
@@ -59,6 +63,15 @@ class Shard:
         """Say this poller is alive."""
         with transaction(self.sessions) as session:
             leases.heartbeat(session, self.spec, now)
+
+    def beat_and_count(self, now: datetime) -> frozenset[str]:
+        """Say this poller is alive; the pollers that stopped beating since the last call."""
+        with transaction(self.sessions) as session:
+            leases.heartbeat(session, self.spec, now)
+            alive = frozenset(p.name for p in leases.live(session, self.stale_before(now)))
+        others = alive - {self.spec.name}
+        gone, self.others = self.others - others, others
+        return gone
 
     def take(
         self,
@@ -81,10 +94,13 @@ class Shard:
                 device_id, key, group, address = describe(target)
                 if owner_of(key, group, address, pollers) == self.spec.name:
                     mine.append((device_id, target))
+            had = (
+                leases.held_by(session, collector, self.spec.name, now) if self.takeover else set()
+            )
             held = leases.claim(
                 session, collector, self.spec.name, [d for d, _ in mine], now, interval_s, stale
             )
-        return [target for device_id, target in mine if device_id in held]
+        return [target for device_id, target in mine if device_id in held - had]
 
     def cycle_done(self, at: datetime, took_s: float, targets: int) -> None:
         """Record this poller's last cycle (GET /api/v1/pollers/ shows it)."""

@@ -100,6 +100,19 @@ def claim(
     return {row[0] for row in session.execute(_CLAIM, params)}
 
 
+def held_by(session: Session, collector: str, me: str, now: datetime) -> set[uuid.UUID]:
+    """The targets this poller holds a live lease on."""
+    return set(
+        session.scalars(
+            select(m.PollLease.device_id).where(
+                m.PollLease.collector == collector,
+                m.PollLease.poller == me,
+                m.PollLease.until > now,
+            )
+        )
+    )
+
+
 def cycle_done(session: Session, me: str, at: datetime, took_s: float, targets: int) -> None:
     """Record the poller's last cycle."""
     poller = session.get(m.Poller, me, with_for_update=True)
