@@ -96,8 +96,9 @@ def test_slow_bodies_hold_no_slot_and_end_in_408(db, sessions, tmp_path):
         # Warm first (a new server's first database connection is not what is measured here).
         _timed_get(url, "/api/v1/")
         _timed_get(url, "/api/v1/nodes/", **auth)
-        slow = [_connect(url) for _ in range(41)]
+        # The clock starts before the connections: the server's deadline counts from each one.
         started = time.monotonic()
+        slow = [_connect(url) for _ in range(41)]
         for sock in slow:
             sock.sendall(head)
         stop = threading.Event()
