@@ -24,8 +24,9 @@ Shapes and rules follow MeshDB's map serializers and views (`meshapi/serializers
 No member is ever read here: the queries select only install, building, node, device, link,
 line-of-sight and sector columns that the public map already shows, so no name, email or
 phone can leak (an install's own notes, unit and referral are never selected either).
-`FeedCache` keeps the serialised bytes until the newest event id changes (every change writes
-an event), reading the version and the data in one REPEATABLE READ snapshot; it also keeps
+`FeedCache` keeps the serialised bytes until the newest record change (every record change
+writes an event; status events change nothing here), reading the version and the data in one
+REPEATABLE READ snapshot; it also keeps
 MeshDB's two KML files (`ipam.maps.whole_mesh`, `ipam.maps.active_mesh`).
 """
 
@@ -46,6 +47,7 @@ from ipam.maps import kml_xml as k
 from ipam.maps.links import link_rows
 from ipam.maps.nodes import load_nodes, node_rows
 from ipam.maps.sql import day_ms, fetch, number
+from ipam.models import RECORD_EVENTS
 
 LEGACY_FEEDS = ("nodes", "links", "sectors", "geojson", "kml")
 MEDIA_TYPES = {
@@ -239,8 +241,12 @@ class _Slot:
         self.version, self.data, self.bytes = version, None, {}
 
 
+# The feeds show records only: a status event (a device down) rebuilds nothing.
+_RECORD_VERSION = text(f"SELECT coalesce(max(id), 0) FROM event WHERE {RECORD_EVENTS}")
+
+
 class FeedCache:
-    """Built feeds for the newest event id; a new event means a rebuild on the next request."""
+    """Built feeds for the newest record change; a new one means a rebuild on the next request."""
 
     def __init__(self) -> None:
         # The legacy feeds share one build; each KML document has a slot of its own, so a
@@ -249,12 +255,12 @@ class FeedCache:
         self._documents = {name: _Slot() for name in DOCUMENTS}
 
     def get(self, engine: Engine, name: str) -> tuple[int, bytes]:
-        """(version, bytes) of one feed, rebuilding when an event has been written since."""
+        """(version, bytes) of one feed, rebuilding when a record has changed since."""
         if name not in FEEDS:
             raise KeyError(name)
         slot = self._documents.get(name, self._legacy)
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-            version = conn.scalar(text("SELECT coalesce(max(id), 0) FROM event")) or 0
+            version = conn.scalar(_RECORD_VERSION) or 0
             # Held across the build: requests that arrive together wait for one rebuild.
             with slot.lock:
                 if version > slot.version:

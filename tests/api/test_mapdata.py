@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -172,6 +174,29 @@ def test_cache_follows_the_event_log(imported):
     assert next(r for r in after.json() if r["id"] == 3)["name"] == "Renamed"
     kml = _get(imported, "/api/v1/kml/").text
     assert "Renamed" in kml
+
+
+def test_a_status_event_rebuilds_no_feed(imported, sessions):
+    from sqlalchemy import func, select
+
+    from daemon.observe import DeviceResult, apply_ping_results
+    from ipam import models as m
+    from ipam.db import transaction
+    from ipam.enums import ObservedStatus as S
+
+    node = imported.get("/api/v1/nodes/3/").json()
+    device = imported.create("devices", {"node": node["id"], "name": "omni"})
+    etag = _get(imported, "/api/v1/mapdata/nodes/").headers["etag"]
+    with transaction(sessions) as session:  # the device answers: device.status_changed
+        apply_ping_results(
+            session,
+            [DeviceResult(uuid.UUID(device["id"]), S.UP, "127.0.0.9", 1, 1, 1, 0.0)],
+            datetime.now(UTC),
+        )
+        changed = select(func.count()).where(m.Event.type == "device.status_changed")
+        assert session.scalar(changed) == 1
+    again = imported.get("/api/v1/mapdata/nodes/", role=None, headers={"If-None-Match": etag})
+    assert again.status_code == 304  # the same feed: a status is no record
 
 
 def test_geojson_is_well_formed(imported):
