@@ -63,8 +63,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     ]
     total = int(rate * duration)
     queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
-    latencies: list[float] = []
-    slow: list[tuple[float, float]] = []  # (latency, when it was due): where the tail came from
+    timed: list[tuple[float, float]] = []  # (latency, when it was due): where the tail came from
     statuses: Counter[str] = Counter()
 
     async def connection() -> None:
@@ -78,8 +77,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 statuses[type(exc).__name__] += 1
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
-            latencies.append((time.perf_counter() - due) * 1000)
-            slow.append((latencies[-1], due - start))
+            timed.append(((time.perf_counter() - due) * 1000, due - start))
         writer.close()
 
     workers = [asyncio.create_task(connection()) for _ in range(int(spec.get("connections", 16)))]
@@ -94,7 +92,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     elapsed = time.perf_counter() - start
-    latencies.sort()
+    timed.sort()
+    latencies = [ms for ms, _ in timed]
     errors = sum(n for code, n in statuses.items() if not code.startswith("2"))
     return {
         "generator": NAME,
@@ -107,7 +106,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": latencies[-1] if latencies else None,
         # The ten slowest, with the second of the run they were due in: one stall or many.
-        "slowest": [[round(ms, 1), round(at, 2)] for ms, at in sorted(slow)[-10:]],
+        "slowest": [[round(ms, 1), round(at, 2)] for ms, at in timed[-10:]],
     }
 
 

@@ -72,7 +72,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.running: set[asyncio.Task[Any]] = set()
         self.active: set[str] = set()  # collectors with a run in hand (a cycle or a takeover)
-        self.takeovers: dict[str, asyncio.Task[None]] = {}
+        self.takeovers: dict[str, asyncio.Task[Any]] = {}
         self.failing: set[str] = set()
         self.database_down = False
         self.backoff: dict[str, float] = {}
@@ -139,20 +139,25 @@ class Daemon:
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
 
-    async def run_job(self, name: str) -> Any:
-        """One run of one collector, guarded by its advisory lock and its cycle record."""
+    async def run_job(self, name: str, *, takeover: bool = False) -> Any:
+        """One run of one collector, guarded by its advisory lock and its cycle record.
+
+        takeover: poll only what a dead poller held and is now this one's (daemon/sharding.py).
+        """
         task = asyncio.current_task()
         if task is not None:
             self.running.add(task)
-        takeover = self.takeovers.get(name)
-        if takeover is not None:  # a takeover of this collector in hand finishes first
-            await asyncio.wait({takeover})
+        pending = self.takeovers.get(name)
+        if pending is not None and not takeover:  # a takeover in hand finishes first
+            await asyncio.wait({pending})
         self.active.add(name)
         patience = db_guard.PATIENCE.set(BATCH_PATIENCE_S)
         try:
             guard = db_guard.guard_of(self.engine)
             if guard is not None and guard.stalled:
                 raise db_guard.DatabaseStalled("database stalled: not answering")
+            if takeover:
+                return await self._take_over(name)
             return await self._run_locked(name)
         except DATABASE_ERRORS as exc:
             self._database_failed(name, exc)
@@ -160,6 +165,8 @@ class Daemon:
         finally:
             db_guard.PATIENCE.reset(patience)
             self.active.discard(name)
+            if takeover:
+                self.takeovers.pop(name, None)
             if task is not None:
                 self.running.discard(task)
 
@@ -171,25 +178,18 @@ class Daemon:
                 log.warning("pollers %s stopped beating: taking over their share", sorted(gone))
                 for name, (_, interval) in self.jobs.items():
                     if name in sharding.SHARDED and interval > 0 and name not in self.active:
-                        task = asyncio.create_task(self._take_over(name))
+                        task = asyncio.create_task(self.run_job(name, takeover=True))
                         self.takeovers[name] = task
-                        self.running.add(task)
-                        task.add_done_callback(self.running.discard)
 
-    async def _take_over(self, name: str) -> None:
+    async def _take_over(self, name: str) -> Any:
         """Poll now what a dead poller held and is this one's: not a whole interval later."""
         # The rest of this poller's share waits for its own cycle: nothing polled twice.
         job, _ = self.jobs[name]
-        self.active.add(name)
         token = sharding.CURRENT.set(replace(self.shard, takeover=True))
         try:
-            await self._timed(name, job)
-        except DATABASE_ERRORS as exc:
-            self._database_failed(name, exc)
+            return await self._timed(name, job)
         finally:
             sharding.CURRENT.reset(token)
-            self.active.discard(name)
-            self.takeovers.pop(name, None)
 
     async def _run_sharded(self, name: str) -> Any:
         """A sharded collector: every daemon runs it, each on the share it leases."""

@@ -47,7 +47,7 @@ from ipam.maps import kml_xml as k
 from ipam.maps.links import link_rows
 from ipam.maps.nodes import load_nodes, node_rows
 from ipam.maps.sql import day_ms, fetch, number
-from ipam.models import RECORD_EVENTS
+from ipam.records import versions
 
 LEGACY_FEEDS = ("nodes", "links", "sectors", "geojson", "kml")
 MEDIA_TYPES = {
@@ -242,7 +242,7 @@ class _Slot:
 
 
 # The feeds show records only: a status event (a device down) rebuilds nothing.
-_RECORD_VERSION = text(f"SELECT coalesce(max(id), 0) FROM event WHERE {RECORD_EVENTS}")
+_RECORD_VERSION = text(f"SELECT {versions.RECORDS}")
 
 
 class FeedCache:

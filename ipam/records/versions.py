@@ -25,8 +25,9 @@ _BUMP = text(
 # The three numbers as scalar subqueries, for statements that read them beside other columns.
 # ix_event_record_changes has RECORD_EVENTS as its predicate, so the newest record change is one
 # index probe however many status events came after it.
+RECORDS = f"(SELECT coalesce(max(id), 0) FROM event WHERE {RECORD_EVENTS})"
 COLUMNS = (
-    f"(SELECT coalesce(max(id), 0) FROM event WHERE {RECORD_EVENTS}), "
+    f"{RECORDS}, "
     "(SELECT coalesce(max(id), 0) FROM event), "
     "(SELECT coalesce(max(version), 0) FROM observed_version)"
 )
